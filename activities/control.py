@@ -1,0 +1,83 @@
+"""Control-state activities: the pause/resume/emergency flags in the database."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from temporalio import activity
+
+from basis.clock import Clock, utc_now
+from models.messages import ControlChange, ControlStateView
+from models.tables import AuditEvent, ControlState
+
+
+def _view(row: ControlState) -> ControlStateView:
+    return ControlStateView(
+        scope=row.scope,
+        paused=row.paused,
+        emergency_stop=row.emergency_stop,
+        reason=row.reason,
+        updated_by=row.updated_by,
+        updated_at=row.updated_at,
+    )
+
+
+class ControlActivities:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock = utc_now):
+        self._sessions = sessions
+        self._clock = clock
+
+    @activity.defn(name="apply_control_change")
+    async def apply_control_change(self, change: ControlChange) -> ControlStateView:
+        """Write the new state and its audit event in one transaction. A retry of a change
+        that already committed finds its audit event and returns the stored state."""
+        now = self._clock()
+        async with self._sessions() as session, session.begin():
+            row = await session.get(ControlState, change.scope, with_for_update=True)
+            if change.change_id is not None:
+                done = await session.exec(
+                    select(AuditEvent.id).where(
+                        AuditEvent.entity_type == "control",
+                        AuditEvent.correlation_id == change.change_id,
+                    )
+                )
+                if done.first() is not None and row is not None:
+                    return _view(row)
+            if row is None:
+                row = ControlState(scope=change.scope, updated_by=change.actor, updated_at=now)
+            row.paused = change.paused or change.emergency_stop
+            row.emergency_stop = change.emergency_stop
+            row.reason = change.reason
+            row.updated_by = change.actor
+            row.updated_at = now
+            session.add(row)
+            user_id = None
+            if change.scope.startswith("user:"):
+                user_id = uuid.UUID(change.scope.removeprefix("user:"))
+            session.add(
+                AuditEvent(
+                    occurred_at=now,
+                    actor=change.actor,
+                    user_id=user_id,
+                    action=(
+                        "emergency_stop"
+                        if change.emergency_stop
+                        else ("pause" if change.paused else "resume")
+                    ),
+                    entity_type="control",
+                    entity_id=change.scope,
+                    details={"reason": change.reason, "request": change.correlation_id},
+                    correlation_id=change.change_id,
+                )
+            )
+            await session.flush()
+            return _view(row)
+
+    @activity.defn(name="read_control_states")
+    async def read_control_states(self) -> list[ControlStateView]:
+        async with self._sessions() as session:
+            rows = await session.exec(select(ControlState))
+            return [_view(r) for r in rows.all()]

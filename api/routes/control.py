@@ -1,0 +1,68 @@
+"""Global pause/resume. (Operator-only once authentication lands; per-user pause comes with
+the workflows.)"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header
+from pydantic import BaseModel, Field
+
+from api.deps import SessionDep, SettingsDep, TemporalDep
+from api.services import control
+from basis.logging import correlation_id
+from models.domain import GLOBAL_SCOPE
+from models.messages import ControlChange, ControlStateView
+
+router = APIRouter(prefix="/control", tags=["control"])
+
+
+class PauseRequest(BaseModel):
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class ControlStatus(BaseModel):
+    paused: bool
+    emergency_stop: bool
+    scopes: list[ControlStateView]
+
+
+ActorHeader = Annotated[str, Header(alias="X-Actor", min_length=1, max_length=128)]
+
+
+@router.get("", response_model=ControlStatus)
+async def status(session: SessionDep) -> ControlStatus:
+    states = await control.read_states(session)
+    g = next((s for s in states if s.scope == GLOBAL_SCOPE), None)
+    return ControlStatus(
+        paused=bool(g and g.paused), emergency_stop=bool(g and g.emergency_stop), scopes=states
+    )
+
+
+@router.post("/pause", response_model=ControlStateView)
+async def pause(
+    body: PauseRequest, client: TemporalDep, settings: SettingsDep, actor: ActorHeader = "api"
+) -> ControlStateView:
+    """Stop new entries for everyone. Open positions stay monitored and can be closed."""
+    change = ControlChange(
+        scope=GLOBAL_SCOPE,
+        paused=True,
+        reason=body.reason,
+        actor=actor,
+        correlation_id=correlation_id.get(),
+    )
+    return await control.apply_change(client, settings, change)
+
+
+@router.post("/resume", response_model=ControlStateView)
+async def resume(
+    body: PauseRequest, client: TemporalDep, settings: SettingsDep, actor: ActorHeader = "api"
+) -> ControlStateView:
+    change = ControlChange(
+        scope=GLOBAL_SCOPE,
+        paused=False,
+        reason=body.reason,
+        actor=actor,
+        correlation_id=correlation_id.get(),
+    )
+    return await control.apply_change(client, settings, change)

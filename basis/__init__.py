@@ -1,0 +1,2 @@
+"""Cross-cutting plumbing of Asgard Basis: configuration, database, Temporal, logging, the CLI
+and the embedded-stack supervisor."""

@@ -1,0 +1,257 @@
+"""``basis``: the operator's entry point.
+
+Every command leaves through ``hard_exit`` with its real status (see ``basis.runtime``), and
+every expected failure (bad configuration, a taken port) is one line naming what to change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
+
+import click
+import typer
+
+from basis.config import ConfigError, Settings, load_settings
+from basis.ports import PortClaim, PortInUseError, check_ports
+from basis.runtime import hard_exit
+
+app = typer.Typer(
+    name="basis",
+    help="Asgard Basis: delta-neutral SOL funding basis trade on Temporal.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+config_app = typer.Typer(help="Inspect the configuration.", no_args_is_help=True)
+temporal_app = typer.Typer(help="Temporal cluster set-up.", no_args_is_help=True)
+control_app = typer.Typer(help="Pause, resume and inspect trading.", no_args_is_help=True)
+emulator_app = typer.Typer(help="Local venue emulators (paper mode).", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+app.add_typer(temporal_app, name="temporal")
+app.add_typer(control_app, name="control")
+app.add_typer(emulator_app, name="emulator")
+
+
+class CommandFailed(Exception):
+    """An expected failure: its message is the one line the operator sees."""
+
+    def __init__(self, message: str, code: int = 2) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def settings_or_fail(**overrides: Any) -> Settings:
+    try:
+        return load_settings(**overrides)
+    except ConfigError as exc:
+        raise CommandFailed(str(exc)) from exc
+
+
+def run_async(factory: Callable[[], Coroutine[Any, Any, int | None]]) -> int:
+    try:
+        return asyncio.run(factory()) or 0
+    except (PortInUseError, ValueError) as exc:
+        if isinstance(exc, PortInUseError) or str(exc).startswith("port "):
+            raise CommandFailed(str(exc)) from exc
+        raise
+
+
+def _configure_logging(settings: Settings, service: str) -> None:
+    from basis.logging import configure_logging
+
+    configure_logging(service, settings.log_level, settings.log_format)
+
+
+# ---- the stack ------------------------------------------------------------------------------
+
+
+@app.command()
+def up() -> int:
+    """Start the embedded stack (Temporal dev server, migrations, emulators, worker, API)."""
+    from basis.stack import Stack
+
+    settings = settings_or_fail()
+    _configure_logging(settings, "stack")
+    return run_async(lambda: Stack(settings).run())
+
+
+@app.command()
+def worker(
+    roles: Annotated[
+        str, typer.Option(help="Task-queue roles to serve: engine, venues (comma-separated).")
+    ] = "engine,venues",
+) -> int:
+    """Run a Temporal worker (run several for more capacity)."""
+    import worker as worker_module
+
+    settings = settings_or_fail()
+    _configure_logging(settings, "worker")
+    chosen = [r.strip() for r in roles.split(",") if r.strip()]
+    bad = [r for r in chosen if r not in worker_module.QUEUE_ROLES]
+    if bad or not chosen:
+        raise CommandFailed(
+            f"--roles: unknown role(s) {bad}; allowed: {', '.join(worker_module.QUEUE_ROLES)}"
+        )
+    return run_async(lambda: worker_module.run(settings, chosen))
+
+
+@app.command()
+def api(
+    host: Annotated[str | None, typer.Option(help="Bind address (default: api.host).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default: api.port).")] = None,
+) -> int:
+    """Serve the HTTP API."""
+    import uvicorn
+
+    from api.main import create_app
+
+    settings = settings_or_fail()
+    _configure_logging(settings, "api")
+    h, p = host or settings.api.host, port or settings.api.port
+    check_ports([PortClaim(h, p, "API", "BASIS_API__PORT")])
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings),
+            host=h,
+            port=p,
+            log_config=None,
+            lifespan="on",
+            proxy_headers=True,
+            server_header=False,
+        )
+    )
+    server.run()
+    return 0
+
+
+@app.command()
+def migrate() -> int:
+    """Apply database migrations up to the newest revision."""
+    from basis.db import create_engine
+    from basis.migrate import current_revision, upgrade
+
+    settings = settings_or_fail()
+    if settings.is_sqlite:
+        settings.state_dir.mkdir(parents=True, exist_ok=True)
+
+    async def go() -> int:
+        engine = create_engine(settings.database_url)
+        try:
+            await upgrade(engine)
+            typer.echo(f"database at revision {await current_revision(engine)}")
+        finally:
+            await engine.dispose()
+        return 0
+
+    return run_async(go)
+
+
+# ---- configuration --------------------------------------------------------------------------
+
+
+@config_app.command("check")
+def config_check() -> int:
+    """Validate the configuration and the risk file; print one line."""
+    s = settings_or_fail()
+    typer.echo(f"configuration ok: mode={s.mode} database={s.database_url.split('://')[0]}")
+    return 0
+
+
+@config_app.command("show")
+def config_show() -> int:
+    """Print the effective configuration (secrets masked) and risk parameters."""
+    s = settings_or_fail()
+    out = s.public_dict()
+    out["risk"] = s.risk.model_dump(mode="json")
+    typer.echo(json.dumps(out, indent=2))
+    return 0
+
+
+# ---- temporal -------------------------------------------------------------------------------
+
+
+@temporal_app.command("setup")
+def temporal_setup() -> int:
+    """Create the namespace and register the search attributes (production clusters)."""
+    from basis.temporal import ensure_namespace_and_search_attributes
+
+    settings = settings_or_fail()
+    _configure_logging(settings, "setup")
+
+    async def go() -> int:
+        await ensure_namespace_and_search_attributes(settings)
+        typer.echo(f"namespace {settings.temporal.namespace} ready")
+        return 0
+
+    return run_async(go)
+
+
+# ---- control --------------------------------------------------------------------------------
+
+
+def _control(paused: bool, reason: str | None, actor: str) -> int:
+    from api.services.control import apply_change
+    from basis.temporal import connect
+    from models.domain import GLOBAL_SCOPE
+    from models.messages import ControlChange
+
+    settings = settings_or_fail()
+
+    async def go() -> int:
+        client = await connect(settings)
+        view = await apply_change(
+            client,
+            settings,
+            ControlChange(scope=GLOBAL_SCOPE, paused=paused, reason=reason, actor=actor),
+        )
+        typer.echo(view.model_dump_json())
+        return 0
+
+    return run_async(go)
+
+
+@control_app.command("pause")
+def control_pause(
+    reason: Annotated[str | None, typer.Option(help="Why (kept in the audit log).")] = None,
+    actor: Annotated[str, typer.Option(help="Who is pausing.")] = "cli",
+) -> int:
+    """Stop new entries for everyone (open positions stay monitored)."""
+    return _control(True, reason, actor)
+
+
+@control_app.command("resume")
+def control_resume(
+    reason: Annotated[str | None, typer.Option(help="Why (kept in the audit log).")] = None,
+    actor: Annotated[str, typer.Option(help="Who is resuming.")] = "cli",
+) -> int:
+    """Allow new entries again."""
+    return _control(False, reason, actor)
+
+
+# ---- entry point ----------------------------------------------------------------------------
+
+
+def main() -> None:
+    code = 0
+    try:
+        rv = app(standalone_mode=False)
+        code = rv if isinstance(rv, int) else 0
+    except CommandFailed as exc:
+        sys.stderr.write(f"basis: {exc}\n")
+        code = exc.code
+    except click.exceptions.Exit as exc:
+        code = exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        code = exc.exit_code
+    except (click.Abort, KeyboardInterrupt):
+        code = 130
+    hard_exit(code)
+
+
+if __name__ == "__main__":
+    main()

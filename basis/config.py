@@ -1,0 +1,233 @@
+"""Configuration: environment (``BASIS_`` prefix, ``__`` for nesting), secret files and the
+versioned risk YAML. Invalid configuration stops start-up with a message naming the field."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal, Self
+from urllib.parse import urlsplit
+
+import yaml
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    Field,
+    SecretStr,
+    ValidationError,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from models.risk import RiskParams
+
+Mode = Literal["paper", "testnet", "mainnet"]
+
+DEFAULT_RISK_FILE = Path(__file__).with_name("risk.yaml")
+# A recognisable development value: live modes refuse to start while it is in use.
+INSECURE_DEFAULT_SECRET = "insecure-development-secret-do-not-use-live"  # noqa: S105
+
+HYPERLIQUID_MAINNET_URL = "https://api.hyperliquid.xyz"
+HYPERLIQUID_TESTNET_URL = "https://api.hyperliquid-testnet.xyz"
+ASGARD_URL = "https://v2-ultra-edge.asgard.finance/margin-trading"
+SOLANA_MAINNET_RPC = "https://api.mainnet-beta.solana.com"
+SOLANA_DEVNET_RPC = "https://api.devnet.solana.com"
+
+
+class ConfigError(Exception):
+    """Configuration that cannot be used; the message names the field and what is allowed."""
+
+
+class TemporalSettings(BaseModel):
+    address: str = "127.0.0.1:7233"
+    namespace: str = "basis"
+    task_queue: str = Field(default="basis-engine", min_length=1)
+    """Workflows and database activities."""
+    venue_task_queue: str = Field(default="basis-venues", min_length=1)
+    """Activities that call a venue; a separate queue lets venue concurrency be capped alone."""
+    ui_port: int = Field(default=8233, ge=1, le=65535)
+    api_key: SecretStr | None = None
+    tls: bool = False
+
+    @property
+    def port(self) -> int:
+        return _port_of(self.address, "temporal.address")
+
+
+class ApiSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    cors_origins: list[str] = Field(default_factory=list)
+    max_body_bytes: int = Field(default=1_000_000, ge=1024)
+
+
+class EmulatorSettings(BaseModel):
+    """Local venue emulators started by the embedded stack in paper mode."""
+
+    host: str = "127.0.0.1"
+    hyperliquid_port: int = Field(default=8301, ge=1, le=65535)
+    asgard_port: int = Field(default=8302, ge=1, le=65535)
+    scenario: str = "calm"
+    seed: int = 7
+    clock_speed: float = Field(default=1.0, gt=0, le=100_000)
+
+
+class VenueSettings(BaseModel):
+    """Venue endpoints. Empty means: derived from the mode (emulators in paper mode)."""
+
+    hyperliquid_url: str = ""
+    asgard_url: str = ""
+    solana_rpc_url: str = ""
+    asgard_api_key: SecretStr = SecretStr("")
+    request_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="BASIS_",
+        env_nested_delimiter="__",
+        extra="ignore",
+        validate_default=True,
+    )
+
+    mode: Mode = "paper"
+    state_dir: Path = Path("state")
+    database_url: str = Field(
+        default="",
+        validation_alias=AliasChoices("BASIS_DATABASE_URL", "DATABASE_URL", "database_url"),
+    )
+    server_secret: SecretStr = SecretStr(INSECURE_DEFAULT_SECRET)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["json", "text"] = "json"
+    kill_switch_file: Path | None = None
+    risk_file: Path = DEFAULT_RISK_FILE
+
+    temporal: TemporalSettings = TemporalSettings()
+    api: ApiSettings = ApiSettings()
+    emulators: EmulatorSettings = EmulatorSettings()
+    venues: VenueSettings = VenueSettings()
+
+    # Loaded from risk_file after validation; not settable from the environment.
+    risk: RiskParams = Field(default_factory=RiskParams, exclude=True)
+
+    @model_validator(mode="after")
+    def _derive_and_check(self) -> Self:
+        if not self.database_url:
+            self.database_url = f"sqlite+aiosqlite:///{(self.state_dir / 'basis.db').as_posix()}"
+        if not self.database_url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError(
+                "database_url must start with sqlite+aiosqlite:// or postgresql+asyncpg://"
+            )
+        if self.kill_switch_file is None:
+            self.kill_switch_file = self.state_dir / "KILL"
+        self.temporal.port  # noqa: B018 - validates the address early
+        self._derive_venue_urls()
+        if self.mode != "paper":
+            self._check_live()
+        self.risk = load_risk_params(self.risk_file)
+        return self
+
+    def _derive_venue_urls(self) -> None:
+        v, e = self.venues, self.emulators
+        if self.mode == "paper":
+            hl = f"http://{e.host}:{e.hyperliquid_port}"
+            asg = f"http://{e.host}:{e.asgard_port}"
+            v.hyperliquid_url = v.hyperliquid_url or hl
+            v.asgard_url = v.asgard_url or f"{asg}/margin-trading"
+            v.solana_rpc_url = v.solana_rpc_url or f"{asg}/solana"
+        elif self.mode == "testnet":
+            v.hyperliquid_url = v.hyperliquid_url or HYPERLIQUID_TESTNET_URL
+            v.asgard_url = v.asgard_url or ASGARD_URL
+            v.solana_rpc_url = v.solana_rpc_url or SOLANA_DEVNET_RPC
+        else:
+            v.hyperliquid_url = v.hyperliquid_url or HYPERLIQUID_MAINNET_URL
+            v.asgard_url = v.asgard_url or ASGARD_URL
+            v.solana_rpc_url = v.solana_rpc_url or SOLANA_MAINNET_RPC
+
+    def _check_live(self) -> None:
+        if self.server_secret.get_secret_value() == INSECURE_DEFAULT_SECRET:
+            raise ValueError(
+                f"server_secret: mode {self.mode} refuses the default development secret; "
+                "set BASIS_SERVER_SECRET or the server_secret secret file"
+            )
+        if len(self.server_secret.get_secret_value()) < 32:
+            raise ValueError("server_secret: must be at least 32 characters in live modes")
+        if not self.venues.asgard_api_key.get_secret_value():
+            raise ValueError(f"venues.asgard_api_key: required in mode {self.mode}")
+        expected = HYPERLIQUID_MAINNET_URL if self.mode == "mainnet" else HYPERLIQUID_TESTNET_URL
+        if self.venues.hyperliquid_url.rstrip("/") != expected:
+            # The SDK signs as mainnet only for the exact mainnet URL: a mismatch would sign
+            # every order for the wrong chain.
+            raise ValueError(
+                f"venues.hyperliquid_url: mode {self.mode} requires {expected}, "
+                f"got {self.venues.hyperliquid_url}"
+            )
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def public_dict(self) -> dict[str, Any]:
+        """The configuration with every secret masked, for logs and ``basis config show``."""
+        return self.model_dump(mode="json", exclude={"risk"})
+
+
+def _port_of(address: str, field: str) -> int:
+    parts = urlsplit(f"//{address}")
+    try:
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError(f"{field}: '{address}' has an invalid port") from exc
+    if port is None or not parts.hostname:
+        raise ValueError(f"{field}: expected host:port, got '{address}'")
+    return port
+
+
+def load_risk_params(path: Path) -> RiskParams:
+    """Read and validate the risk YAML; errors name the file and the field."""
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except FileNotFoundError as exc:
+        raise ValueError(f"risk_file: {path} does not exist") from exc
+    except yaml.YAMLError as exc:
+        raise ValueError(f"risk_file: {path} is not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ValueError(f"risk_file: {path} must hold a mapping")
+    try:
+        return RiskParams.model_validate(raw)
+    except ValidationError as exc:
+        raise ValueError(f"risk_file {path}: {describe_validation_error(exc, 'risk')}") from exc
+
+
+def describe_validation_error(exc: ValidationError, prefix: str = "") -> str:
+    """One line per problem: the dotted field, what is wrong, and the value given."""
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"] if p != "__root__")
+        loc = f"{prefix}.{loc}" if prefix and loc else (prefix or loc)
+        msg = err["msg"].removeprefix("Value error, ")
+        given = err.get("input")
+        shown = "" if isinstance(given, dict | list) or given is None else f" (got {given!r})"
+        lines.append(f"{loc}: {msg}{shown}" if loc else f"{msg}{shown}")
+    return "; ".join(lines)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build the settings from the environment and secret files; raise ``ConfigError`` with a
+    one-line description on anything invalid."""
+    secrets_dir = os.environ.get("BASIS_SECRETS_DIR")
+    if secrets_dir is None and Path("/run/secrets").is_dir():
+        secrets_dir = "/run/secrets"
+    try:
+        if secrets_dir:
+            return Settings(_secrets_dir=secrets_dir, **overrides)
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(f"invalid configuration: {describe_validation_error(exc)}") from exc
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Process-wide settings, read once."""
+    return load_settings()

@@ -1,0 +1,1 @@
+"""Domain types, workflow messages and database tables. Pure: no I/O, no clock."""

@@ -1,0 +1,144 @@
+"""Risk parameters: the limits every decision is checked against.
+
+The values live in a versioned YAML file (``basis/risk.yaml``); this module only declares their
+shape and the ranges a sane configuration must respect. It is pure: no file is read here.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+RISK_SCHEMA_VERSION = 1
+
+Fraction = Annotated[Decimal, Field(ge=0, le=1)]
+PositiveSeconds = Annotated[int, Field(gt=0, le=86_400)]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class LeverageLimits(_Frozen):
+    min: Annotated[Decimal, Field(ge=Decimal("1.0"), le=Decimal("20"))] = Decimal("1.1")
+    max: Annotated[Decimal, Field(ge=Decimal("1.0"), le=Decimal("20"))] = Decimal("4")
+    default: Annotated[Decimal, Field(ge=Decimal("1.1"), le=Decimal("4"))] = Decimal("3")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if not self.min <= self.default <= self.max:
+            raise ValueError(
+                f"leverage must satisfy min <= default <= max, got "
+                f"{self.min} <= {self.default} <= {self.max}"
+            )
+        return self
+
+
+class AsgardHealthLimits(_Frozen):
+    """Health factor as a fraction: 0.20 means the market may fall 20% before liquidation."""
+
+    min: Fraction = Decimal("0.20")
+    emergency: Fraction = Decimal("0.10")
+    critical: Fraction = Decimal("0.05")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if not self.critical < self.emergency < self.min:
+            raise ValueError("health factor thresholds must satisfy critical < emergency < min")
+        return self
+
+
+class HyperliquidMarginLimits(_Frozen):
+    margin_fraction_min: Fraction = Decimal("0.10")
+
+
+class LiquidationProximity(_Frozen):
+    threshold: Fraction = Decimal("0.20")
+    sustained_seconds: PositiveSeconds = 20
+
+
+class SlippageLimits(_Frozen):
+    entry_bps: Annotated[int, Field(gt=0, le=1000)] = 50
+    exit_bps: Annotated[int, Field(gt=0, le=1000)] = 100
+
+
+class DeltaDriftLimits(_Frozen):
+    warning: Fraction = Decimal("0.005")
+    critical: Fraction = Decimal("0.02")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if not self.warning < self.critical:
+            raise ValueError("delta drift warning must be below critical")
+        return self
+
+
+class LstPegLimits(_Frozen):
+    premium_warning: Fraction = Decimal("0.03")
+    premium_critical: Fraction = Decimal("0.05")
+    discount_warning: Fraction = Decimal("0.01")
+    discount_critical: Fraction = Decimal("0.02")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if not self.premium_warning < self.premium_critical:
+            raise ValueError("LST premium warning must be below critical")
+        if not self.discount_warning < self.discount_critical:
+            raise ValueError("LST discount warning must be below critical")
+        return self
+
+
+class CircuitBreakerLimits(_Frozen):
+    max_failures: Annotated[int, Field(gt=0, le=1000)] = 3
+    failure_window_seconds: PositiveSeconds = 3600
+    max_loss_usd: Annotated[Decimal, Field(gt=0)] = Decimal("5000")
+    loss_window_seconds: PositiveSeconds = 86_400
+
+
+class PositionLimits(_Frozen):
+    min_position_usd: Annotated[Decimal, Field(gt=0)] = Decimal("100")
+    max_position_usd: Annotated[Decimal, Field(gt=0)] = Decimal("500000")
+    max_total_exposure_usd: Annotated[Decimal, Field(gt=0)] = Decimal("2000000")
+    max_deployment_fraction: Annotated[Decimal, Field(gt=0, le=1)] = Decimal("0.95")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if not self.min_position_usd < self.max_position_usd <= self.max_total_exposure_usd:
+            raise ValueError(
+                "position limits must satisfy min_position_usd < max_position_usd "
+                "<= max_total_exposure_usd"
+            )
+        return self
+
+
+class FundingLimits(_Frozen):
+    lookback_hours: Annotated[int, Field(ge=24, le=24 * 90)] = 168
+    min_history_hours: Annotated[int, Field(ge=1, le=24 * 30)] = 24
+    max_volatility: Annotated[Decimal, Field(gt=0, le=10)] = Decimal("0.50")
+
+
+class Cadence(_Frozen):
+    monitor_interval_seconds: PositiveSeconds = 30
+    intent_scan_interval_seconds: PositiveSeconds = 60
+    max_single_leg_exposure_seconds: PositiveSeconds = 120
+
+
+class RiskParams(_Frozen):
+    """Every limit the engine enforces. ``version`` guards against a file written for another
+    schema being read silently."""
+
+    version: Annotated[int, Field(ge=1, le=RISK_SCHEMA_VERSION)] = RISK_SCHEMA_VERSION
+    leverage: LeverageLimits = LeverageLimits()
+    asgard_health: AsgardHealthLimits = AsgardHealthLimits()
+    hyperliquid: HyperliquidMarginLimits = HyperliquidMarginLimits()
+    liquidation_proximity: LiquidationProximity = LiquidationProximity()
+    max_price_deviation: Annotated[Decimal, Field(gt=0, le=Decimal("0.10"))] = Decimal("0.005")
+    slippage: SlippageLimits = SlippageLimits()
+    delta_drift: DeltaDriftLimits = DeltaDriftLimits()
+    lst_peg: LstPegLimits = LstPegLimits()
+    circuit_breaker: CircuitBreakerLimits = CircuitBreakerLimits()
+    positions: PositionLimits = PositionLimits()
+    funding: FundingLimits = FundingLimits()
+    cadence: Cadence = Cadence()

@@ -1,0 +1,2 @@
+"""Venue clients (Hyperliquid, Asgard, Solana), their local emulators, and the market
+simulator behind both emulators."""

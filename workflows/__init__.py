@@ -1,0 +1,1 @@
+"""Workflows: deterministic orchestration, one per file. No I/O here; activities do it."""
