@@ -72,10 +72,13 @@ def _configure_logging(settings: Settings, service: str) -> None:
 @app.command()
 def up() -> int:
     """Start the embedded stack (Temporal dev server, migrations, emulators, worker, API)."""
+    from basis.logging import configure_logging
     from basis.stack import Stack
 
     settings = settings_or_fail()
-    _configure_logging(settings, "stack")
+    configure_logging(
+        "stack", settings.log_level, settings.log_format, settings.state_dir / "logs" / "stack.log"
+    )
     return run_async(lambda: Stack(settings).run())
 
 
@@ -97,6 +100,42 @@ def worker(
             f"--roles: unknown role(s) {bad}; allowed: {', '.join(worker_module.QUEUE_ROLES)}"
         )
     return run_async(lambda: worker_module.run(settings, chosen))
+
+
+@app.command("worker-health")
+def worker_health(
+    max_age: Annotated[int, typer.Option(help="Seconds since this host's last poll.")] = 90,
+) -> int:
+    """Exit 0 when a worker on this host is polling its task queue (container health check)."""
+    import socket
+    from datetime import UTC, datetime
+
+    from temporalio.api.enums.v1 import TaskQueueType
+    from temporalio.api.taskqueue.v1 import TaskQueue
+    from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+
+    from basis.temporal import connect
+
+    settings = settings_or_fail()
+    host = socket.gethostname()
+
+    async def go() -> int:
+        client = await connect(settings)
+        resp = await client.workflow_service.describe_task_queue(
+            DescribeTaskQueueRequest(
+                namespace=client.namespace,
+                task_queue=TaskQueue(name=settings.temporal.task_queue),
+                task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+            )
+        )
+        now = datetime.now(UTC)
+        for poller in resp.pollers:
+            seen = poller.last_access_time.ToDatetime(tzinfo=UTC)
+            if poller.identity.endswith(f"@{host}") and (now - seen).total_seconds() <= max_age:
+                return 0
+        raise CommandFailed(f"no worker on {host} polled {settings.temporal.task_queue} recently")
+
+    return run_async(go)
 
 
 @app.command()

@@ -18,7 +18,12 @@ from pydantic import (
     ValidationError,
     model_validator,
 )
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    NestedSecretsSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from models.risk import RiskParams
 
@@ -87,6 +92,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="BASIS_",
         env_nested_delimiter="__",
+        secrets_nested_delimiter="__",
+        secrets_prefix="basis_",
         extra="ignore",
         validate_default=True,
     )
@@ -110,6 +117,23 @@ class Settings(BaseSettings):
 
     # Loaded from risk_file after validation; not settable from the environment.
     risk: RiskParams = Field(default_factory=RiskParams, exclude=True)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Secret files may set nested fields too (``basis_venues__asgard_api_key``).
+        return (
+            init_settings,
+            env_settings,
+            dotenv_settings,
+            NestedSecretsSettingsSource(file_secret_settings),
+        )
 
     @model_validator(mode="after")
     def _derive_and_check(self) -> Self:

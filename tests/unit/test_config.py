@@ -150,3 +150,14 @@ def test_secrets_are_read_from_files_and_never_printed(
     s = load_settings()
     assert s.server_secret.get_secret_value() == "x" * 48
     assert "x" * 48 not in str(s.public_dict())
+
+
+def test_nested_settings_can_come_from_secret_files(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    (tmp_path / "basis_venues__asgard_api_key").write_text("asgard-key")
+    (tmp_path / "basis_database_url").write_text("postgresql+asyncpg://u:pw@db:5432/basis")
+    monkeypatch.setenv("BASIS_SECRETS_DIR", str(tmp_path))
+    s = load_settings()
+    assert s.venues.asgard_api_key.get_secret_value() == "asgard-key"
+    assert s.database_url == "postgresql+asyncpg://u:pw@db:5432/basis"

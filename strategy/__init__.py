@@ -1,0 +1,1 @@
+"""Pure, deterministic trading math: no I/O, no clock, ``Decimal`` for money."""

@@ -1,0 +1,160 @@
+"""Health probes, the error envelope, request ids, size limits and security headers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from api.main import create_app
+from basis.config import Settings, load_settings
+from basis.ports import free_port
+from tests.api.conftest import ApiFactory, serve
+
+
+@pytest.fixture
+async def api(
+    api_factory: ApiFactory, sqlite_url: str, temporal_env: WorkflowEnvironment
+) -> AsyncIterator[httpx.AsyncClient]:
+    settings = load_settings(database_url=sqlite_url)
+    async with api_factory(settings, temporal=temporal_env.client) as client:
+        yield client
+
+
+def _settings_without_temporal(db_url: str) -> Settings:
+    s = load_settings(database_url=db_url)
+    s.temporal.address = f"127.0.0.1:{free_port()}"
+    return s
+
+
+async def test_live_answers_ok(api: httpx.AsyncClient) -> None:
+    r = await api.get("/api/v1/health/live")
+    assert r.status_code == 200
+    assert r.json() == {"status": "ok"}
+
+
+async def test_ready_is_200_when_database_and_temporal_answer(api: httpx.AsyncClient) -> None:
+    r = await api.get("/api/v1/health/ready")
+    assert r.status_code == 200
+    assert r.json()["checks"] == {"database": "ok", "temporal": "ok"}
+
+
+async def test_ready_is_503_and_names_temporal_when_it_is_down(
+    api_factory: ApiFactory, sqlite_url: str
+) -> None:
+    async with api_factory(_settings_without_temporal(sqlite_url)) as api:
+        r = await api.get("/api/v1/health/ready")
+    body = r.json()
+    assert r.status_code == 503
+    assert body["down"] == ["temporal"]
+    assert body["checks"]["database"] == "ok"
+    assert "unreachable" in body["checks"]["temporal"]
+
+
+async def test_ready_is_503_and_names_the_database_when_it_is_down(
+    api_factory: ApiFactory, temporal_env: WorkflowEnvironment
+) -> None:
+    dead = f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/nothing"
+    settings = load_settings(database_url=dead)
+    async with api_factory(settings, temporal=temporal_env.client) as api:
+        r = await api.get("/api/v1/health/ready")
+    assert r.status_code == 503
+    assert r.json()["down"] == ["database"]
+
+
+async def test_a_route_that_needs_temporal_answers_gen_0003_while_it_is_down(
+    api_factory: ApiFactory, sqlite_url: str
+) -> None:
+    async with api_factory(_settings_without_temporal(sqlite_url)) as api:
+        r = await api.post("/api/v1/control/pause", json={})
+    assert r.status_code == 503
+    assert r.json()["error"]["code"] == "GEN-0003"
+    assert "Temporal" in r.json()["error"]["message"]
+
+
+async def test_an_unknown_path_answers_the_error_envelope_with_the_request_id(
+    api: httpx.AsyncClient,
+) -> None:
+    r = await api.get("/api/v1/nowhere", headers={"X-Request-ID": "req-12345678"})
+    assert r.status_code == 404
+    assert r.headers["x-request-id"] == "req-12345678"
+    assert r.json() == {
+        "error": {
+            "code": "GEN-0002",
+            "message": "Not Found",
+            "category": "general",
+            "http_status": 404,
+        },
+        "request_id": "req-12345678",
+    }
+
+
+async def test_a_malformed_request_id_is_replaced_not_echoed(api: httpx.AsyncClient) -> None:
+    r = await api.get("/api/v1/health/live", headers={"X-Request-ID": "<script>"})
+    assert r.headers["x-request-id"] != "<script>"
+    assert len(r.headers["x-request-id"]) == 32
+
+
+async def test_a_validation_error_is_422_and_names_the_field(api: httpx.AsyncClient) -> None:
+    r = await api.post("/api/v1/control/pause", json={"reason": "x" * 501})
+    err = r.json()["error"]
+    assert r.status_code == 422
+    assert err["code"] == "VAL-0001"
+    assert err["category"] == "validation"
+    assert err["message"].startswith("reason:")
+    assert err["details"]["errors"][0]["field"] == "reason"
+
+
+async def test_malformed_json_is_a_clear_client_error(api: httpx.AsyncClient) -> None:
+    r = await api.post(
+        "/api/v1/control/pause",
+        content=b"{not json",
+        headers={"content-type": "application/json"},
+    )
+    assert r.status_code == 400
+    assert r.json()["error"]["code"] == "VAL-0006"
+
+
+async def test_an_oversized_body_is_refused_before_it_is_read(
+    api_factory: ApiFactory, sqlite_url: str, temporal_env: WorkflowEnvironment
+) -> None:
+    settings = load_settings(database_url=sqlite_url)
+    settings.api.max_body_bytes = 2048
+    async with api_factory(settings, temporal=temporal_env.client) as api:
+        r = await api.post(
+            "/api/v1/control/pause",
+            content=b'{"reason": "' + b"a" * 4096 + b'"}',
+            headers={"content-type": "application/json"},
+        )
+    assert r.status_code == 413
+    assert r.json()["error"]["code"] == "GEN-0006"
+
+
+async def test_every_response_carries_the_security_headers(api: httpx.AsyncClient) -> None:
+    r = await api.get("/api/v1/health/live")
+    assert r.headers["x-content-type-options"] == "nosniff"
+    assert r.headers["x-frame-options"] == "DENY"
+    assert "default-src 'none'" in r.headers["content-security-policy"]
+    assert r.headers["referrer-policy"] == "no-referrer"
+
+
+async def test_an_unexpected_error_is_500_without_internals(sqlite_url: str) -> None:
+    app = create_app(load_settings(database_url=sqlite_url))
+
+    @app.get("/api/v1/boom")
+    async def boom() -> None:
+        raise RuntimeError("secret internal detail")
+
+    async with serve(app) as api:
+        r = await api.get("/api/v1/boom")
+    assert r.status_code == 500
+    assert r.json()["error"]["code"] == "GEN-0001"
+    assert "secret" not in r.text
+
+
+async def test_the_openapi_schema_is_served_under_the_api_prefix(api: httpx.AsyncClient) -> None:
+    r = await api.get("/api/v1/openapi.json")
+    assert r.status_code == 200
+    assert "/api/v1/health/ready" in r.json()["paths"]
