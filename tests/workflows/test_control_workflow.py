@@ -130,3 +130,35 @@ async def test_the_workflow_survives_a_worker_restart_and_keeps_its_state(
     finally:
         await client.get_workflow_handle(CONTROL_WORKFLOW_ID).terminate()
         await deps.aclose()
+
+
+async def test_two_workers_on_the_same_task_queues_share_the_work(
+    temporal_env: WorkflowEnvironment, sqlite_url: str, task_queue: str
+) -> None:
+    settings = load_settings(database_url=sqlite_url)
+    settings.temporal.task_queue = task_queue
+    # A second connection stands for a second worker process.
+    other = await Client.connect(
+        temporal_env.client.service_client.config.target_host,
+        namespace=temporal_env.client.namespace,
+        data_converter=temporal_env.client.data_converter,
+    )
+    deps = WorkerDeps(settings=settings, engine=create_engine(sqlite_url))
+    first = build_workers(temporal_env.client, deps, roles=["engine"])[0]
+    second = build_workers(other, deps, roles=["engine"])[0]
+    try:
+        async with first, second:
+            views = await asyncio.gather(
+                *(
+                    apply_change(
+                        temporal_env.client,
+                        settings,
+                        ControlChange(scope=user_scope(uuid.uuid4()), paused=True, actor="t"),
+                    )
+                    for _ in range(10)
+                )
+            )
+        assert len({v.scope for v in views}) == 10
+    finally:
+        await temporal_env.client.get_workflow_handle(CONTROL_WORKFLOW_ID).terminate()
+        await deps.aclose()
