@@ -6,10 +6,20 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from decimal import Decimal
+from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from models.domain import GLOBAL_SCOPE
+from models.domain import (
+    GLOBAL_SCOPE,
+    Asset,
+    IntentStatus,
+    LegSide,
+    PositionStatus,
+    Protocol,
+    Venue,
+)
 
 _USER_SCOPE = re.compile(r"^user:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
@@ -52,3 +62,214 @@ class ControlWorkflowInput(Message):
     """Carried across continue-as-new so the workflow does not start from nothing."""
 
     states: dict[str, ControlStateView] = Field(default_factory=dict)
+
+
+# ---- trading ------------------------------------------------------------------------------
+
+
+class EngineConfig(Message):
+    """The settings a workflow needs, passed in (a workflow cannot read configuration)."""
+
+    engine_queue: str = "basis-engine"
+    venue_queue: str = "basis-venues"
+    max_single_leg_exposure_seconds: int = 120
+    unwind_budget_seconds: int = 45
+    """Part of the exposure budget kept to unwind a naked long."""
+    entry_slippage_bps: int = 50
+    exit_slippage_bps: int = 100
+    delta_drift_warning: Decimal = Decimal("0.005")
+    delta_drift_critical: Decimal = Decimal("0.02")
+    perp_size_decimals: int = 2
+    intent_scan_interval_seconds: int = 60
+    monitor_interval_seconds: int = 30
+
+
+class IntentCriteria(Message):
+    """When an intent may open. Every set criterion must hold; unset ones are ignored."""
+
+    min_net_apy: Decimal | None = None
+    """Net carry on capital, decimal per year (0.12 = 12%)."""
+    min_funding_rate: Decimal | None = None
+    """Hyperliquid hourly funding (positive = shorts earn)."""
+    max_funding_volatility: Decimal | None = None
+    """Annualised volatility of the hourly funding over the lookback."""
+    max_entry_price: Decimal | None = None
+    """Highest acceptable price of the long asset, USD."""
+
+
+class IntentInput(Message):
+    intent_id: UUID
+    user_id: UUID
+    asset: Asset
+    leverage: Decimal
+    capital_usd: Decimal
+    criteria: IntentCriteria = IntentCriteria()
+    expires_at: datetime | None = None
+    execute_immediately: bool = False
+    config: EngineConfig = EngineConfig()
+
+
+class IntentProgress(Message):
+    """What the intent workflow answers to a query; also written to the database."""
+
+    intent_id: UUID
+    status: IntentStatus
+    position_id: UUID | None = None
+    last_check_at: datetime | None = None
+    last_check: str | None = None
+    """Why the criteria did or did not hold at the last check (reason code)."""
+    failure_reason: str | None = None
+
+
+class IntentCheck(Message):
+    """Outcome of evaluating an intent against a fresh market snapshot."""
+
+    met: bool
+    reason: str
+    net_apy: Decimal | None = None
+
+
+class IntentStatusChange(Message):
+    intent_id: UUID
+    status: IntentStatus
+    position_id: UUID | None = None
+    failure_reason: str | None = None
+    last_check: str | None = None
+
+
+class EntryGate(Message):
+    """Whether new entries are allowed now for a user (pause, emergency stop, kill switch,
+    circuit breaker)."""
+
+    allowed: bool
+    reason: str | None = None
+
+
+class OpenPositionInput(Message):
+    position_id: UUID
+    user_id: UUID
+    asset: Asset
+    leverage: Decimal
+    capital_usd: Decimal
+    intent_id: UUID | None = None
+    config: EngineConfig = EngineConfig()
+
+
+class OpenPlan(Message):
+    """What preflight decided to open: sizes already rounded to each venue's lot rules."""
+
+    protocol: Protocol
+    long_collateral: Decimal
+    """Collateral deposited, in units of the asset."""
+    long_size: Decimal
+    """Total long exposure in units of the asset (collateral x leverage)."""
+    short_size: Decimal
+    """Hyperliquid SOL-PERP size that hedges ``long_size`` at current prices."""
+    asset_price_usd: Decimal
+    sol_price_usd: Decimal
+    expected_net_apy: Decimal | None = None
+
+
+class Preflight(Message):
+    approved: bool
+    reason: str | None = None
+    plan: OpenPlan | None = None
+
+
+class LegFill(Message):
+    """A venue's report of an opened or closed leg (or part of one)."""
+
+    venue: Venue
+    side: LegSide
+    size: Decimal
+    """Long: units of the asset. Short: SOL."""
+    avg_price: Decimal
+    notional_usd: Decimal
+    fee_usd: Decimal = Decimal(0)
+    venue_ref: str | None = None
+    """Asgard position PDA, or the Hyperliquid account address."""
+    fill_ids: list[str] = []
+    """Hyperliquid trade ids, or Solana transaction signatures."""
+    filled_at: datetime
+
+
+class OpenLongRequest(Message):
+    position_id: UUID
+    user_id: UUID
+    asset: Asset
+    protocol: Protocol
+    collateral: Decimal
+    leverage: Decimal
+    max_slippage_bps: int
+
+
+class HedgeRequest(Message):
+    """Sell (open) or buy back (close, reduce-only) SOL-PERP. ``attempt`` is part of the client
+    order id: the same attempt retried finds its earlier order instead of placing another."""
+
+    position_id: UUID
+    user_id: UUID
+    size: Decimal
+    reference_price: Decimal
+    max_slippage_bps: int
+    attempt: int
+    reduce_only: bool = False
+
+
+class CloseLongRequest(Message):
+    position_id: UUID
+    user_id: UUID
+    asset: Asset
+    max_slippage_bps: int
+
+
+class LongClose(Message):
+    closed: bool
+    """False when there was nothing to close (never opened, or already closed)."""
+    fill: LegFill | None = None
+    proceeds_usd: Decimal = Decimal(0)
+
+
+class ShortState(Message):
+    """The user's Hyperliquid SOL position as the venue reports it (negative = short)."""
+
+    size: Decimal
+    entry_price: Decimal | None = None
+    liquidation_price: Decimal | None = None
+
+
+class OpenPositionResult(Message):
+    position_id: UUID
+    status: PositionStatus
+    reason: str | None = None
+    long: LegFill | None = None
+    short: LegFill | None = None
+    unhedged_seconds: float | None = None
+    """How long the long leg stood without its full hedge (measured, not guessed)."""
+
+
+class ClosePositionInput(Message):
+    position_id: UUID
+    user_id: UUID
+    reason: str
+    urgent: bool = False
+    requested_by: str = "system"
+    config: EngineConfig = EngineConfig()
+
+
+class ClosePositionResult(Message):
+    position_id: UUID
+    status: PositionStatus
+    reason: str | None = None
+    realised_pnl_usd: Decimal | None = None
+    already_closed: bool = False
+
+
+class StepProgress(Message):
+    """The step an open or close has reached, for the API's status endpoint."""
+
+    workflow: str
+    position_id: UUID | None
+    step: str
+    detail: str | None = None
+    updated_at: datetime | None = None

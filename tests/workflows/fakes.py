@@ -1,0 +1,184 @@
+"""A scripted two-venue world for workflow tests: activities registered under the real
+activity names, with state a test can inspect and behaviour it can script."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from models.domain import LegSide, Protocol, Venue
+from models.messages import (
+    CloseLongRequest,
+    HedgeRequest,
+    LegFill,
+    LongClose,
+    OpenLongRequest,
+    OpenPlan,
+    OpenPositionInput,
+    Preflight,
+    ShortState,
+)
+from workflows import calls
+
+SOL = Decimal("100")
+
+
+@dataclass
+class FakeWorld:
+    approve: bool = True
+    long_error: ApplicationError | None = None
+    close_long_error: ApplicationError | None = None
+    hedge_script: list[Callable[[HedgeRequest], LegFill | ApplicationError]] = field(
+        default_factory=list
+    )
+    hedge_price: Decimal = SOL
+    # what the venues hold
+    long_open: bool = False
+    short_size: Decimal = Decimal(0)  # negative = short
+    calls: list[str] = field(default_factory=list)
+    hedge_attempts: list[int] = field(default_factory=list)
+    ledger: dict[str, Any] = field(default_factory=dict)
+
+    # ---- venue activities -------------------------------------------------------------------
+
+    def activities(self) -> list[Callable[..., Any]]:
+        w = self
+
+        @activity.defn(name=calls.PREFLIGHT_OPEN)
+        async def preflight(inp: OpenPositionInput) -> Preflight:
+            w.calls.append("preflight")
+            if not w.approve:
+                return Preflight(approved=False, reason="funding_below_threshold")
+            collateral = inp.capital_usd / 2 / SOL
+            return Preflight(
+                approved=True,
+                plan=OpenPlan(
+                    protocol=Protocol.KAMINO,
+                    long_collateral=collateral,
+                    long_size=collateral * inp.leverage,
+                    short_size=collateral * inp.leverage,
+                    asset_price_usd=SOL,
+                    sol_price_usd=SOL,
+                ),
+            )
+
+        @activity.defn(name=calls.SET_LEVERAGE)
+        async def set_leverage(user_id: uuid.UUID, leverage: Decimal) -> None:
+            w.calls.append("set_leverage")
+
+        @activity.defn(name=calls.OPEN_LONG)
+        async def open_long(req: OpenLongRequest) -> LegFill:
+            w.calls.append("open_long")
+            if w.long_error is not None:
+                raise w.long_error
+            w.long_open = True
+            size = req.collateral * req.leverage
+            return LegFill(
+                venue=Venue.ASGARD,
+                side=LegSide.LONG,
+                size=size,
+                avg_price=SOL,
+                notional_usd=size * SOL,
+                venue_ref="PDA1",
+                fill_ids=["sig-open"],
+                filled_at=datetime.now(UTC),
+            )
+
+        @activity.defn(name=calls.CLOSE_LONG)
+        async def close_long(req: CloseLongRequest) -> LongClose:
+            w.calls.append("close_long")
+            if w.close_long_error is not None:
+                raise w.close_long_error
+            was_open, w.long_open = w.long_open, False
+            return LongClose(closed=was_open)
+
+        @activity.defn(name=calls.PLACE_HEDGE)
+        async def place_hedge(req: HedgeRequest) -> LegFill:
+            w.calls.append("reduce" if req.reduce_only else "hedge")
+            w.hedge_attempts.append(req.attempt)
+            if req.reduce_only:
+                size = min(req.size, -w.short_size)
+                w.short_size += size
+                return _fill(size, w.hedge_price, LegSide.SHORT)
+            outcome = w.hedge_script.pop(0)(req) if w.hedge_script else _full(req)
+            if isinstance(outcome, ApplicationError):
+                raise outcome
+            w.short_size -= outcome.size
+            return outcome
+
+        @activity.defn(name=calls.SHORT_STATE)
+        async def short_state(user_id: uuid.UUID) -> ShortState:
+            return ShortState(size=w.short_size)
+
+        return [preflight, set_leverage, open_long, close_long, place_hedge, short_state]
+
+    # ---- ledger activities ------------------------------------------------------------------
+
+    def ledger_activities(self) -> list[Callable[..., Any]]:
+        w = self
+
+        @activity.defn(name=calls.CREATE_POSITION)
+        async def create_position(inp: OpenPositionInput) -> None:
+            w.ledger["status"] = "opening"
+
+        @activity.defn(name=calls.RECORD_LEG_FILLS)
+        async def record_leg_fills(pid: uuid.UUID, fills: list[LegFill]) -> None:
+            w.ledger.setdefault("fills", []).extend(fills)
+
+        @activity.defn(name=calls.RECORD_POSITION_OPEN)
+        async def record_open(pid: uuid.UUID, long: LegFill, short: LegFill) -> None:
+            w.ledger["status"] = "open"
+
+        @activity.defn(name=calls.RECORD_POSITION_FAILED)
+        async def record_failed(pid: uuid.UUID, reason: str) -> None:
+            w.ledger["status"] = "failed"
+            w.ledger["reason"] = reason
+
+        @activity.defn(name=calls.HALT_POSITION)
+        async def halt(pid: uuid.UUID, reason: str) -> None:
+            w.ledger["status"] = "halted"
+            w.ledger["reason"] = reason
+
+        return [create_position, record_leg_fills, record_open, record_failed, halt]
+
+
+def _fill(size: Decimal, price: Decimal, side: LegSide) -> LegFill:
+    return LegFill(
+        venue=Venue.HYPERLIQUID,
+        side=side,
+        size=size,
+        avg_price=price,
+        notional_usd=size * price,
+        fee_usd=size * price * Decimal("0.00045"),
+        fill_ids=[uuid.uuid4().hex],
+        filled_at=datetime.now(UTC),
+    )
+
+
+def _full(req: HedgeRequest) -> LegFill:
+    return _fill(req.size, SOL, LegSide.SHORT)
+
+
+def partial(fraction: str) -> Callable[[HedgeRequest], LegFill]:
+    def fill(req: HedgeRequest) -> LegFill:
+        return _fill((req.size * Decimal(fraction)).quantize(Decimal("0.01")), SOL, LegSide.SHORT)
+
+    return fill
+
+
+def unfilled(req: HedgeRequest) -> LegFill:
+    return _fill(Decimal(0), SOL, LegSide.SHORT)
+
+
+def refuse(kind: str) -> Callable[[HedgeRequest], ApplicationError]:
+    def err(req: HedgeRequest) -> ApplicationError:
+        return ApplicationError(f"{kind} refused", type=kind, non_retryable=True)
+
+    return err
