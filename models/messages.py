@@ -257,11 +257,47 @@ class ClosePositionInput(Message):
     config: EngineConfig = EngineConfig()
 
 
+class HedgeFillQuery(Message):
+    """Look up what one hedge attempt (one client order id) filled, after its activity failed
+    without an answer: the order may have filled although no response came back."""
+
+    position_id: UUID
+    user_id: UUID
+    attempt: int
+    reduce_only: bool = False
+
+
+class CloseStart(Message):
+    """The position as the close found it."""
+
+    status: PositionStatus
+    asset: Asset
+    short_size: Decimal
+    """SOL the position is short on Hyperliquid, per the database."""
+
+
+class PnlSplit(Message):
+    """Realised PnL by source; the parts sum to ``total``."""
+
+    funding: Decimal
+    staking: Decimal
+    lending: Decimal
+    borrow: Decimal
+    price: Decimal
+    fees: Decimal
+    total: Decimal
+
+
+class CloseSettlement(Message):
+    exit_price: Decimal | None
+    pnl: PnlSplit
+
+
 class ClosePositionResult(Message):
     position_id: UUID
     status: PositionStatus
     reason: str | None = None
-    realised_pnl_usd: Decimal | None = None
+    pnl: PnlSplit | None = None
     already_closed: bool = False
 
 

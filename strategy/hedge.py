@@ -20,7 +20,7 @@ def hedge_size(long_notional_usd: Decimal, sol_price: Decimal, sz_decimals: int 
 
 
 def delta_drift(long_notional_usd: Decimal, short_notional_usd: Decimal) -> Decimal:
-    """|long − short| / long: 0 is perfectly hedged."""
+    """|long - short| / long: 0 is perfectly hedged."""
     if long_notional_usd <= 0:
         raise ValueError("long notional must be positive")
     return abs(long_notional_usd - short_notional_usd) / long_notional_usd

@@ -33,6 +33,7 @@ SET_LEVERAGE = "set_leverage"
 OPEN_LONG = "open_long"
 CLOSE_LONG = "close_long"
 PLACE_HEDGE = "place_hedge"
+HEDGE_FILL = "hedge_fill"
 SHORT_STATE = "short_state"
 SETTLE_CLOSE = "settle_close"
 

@@ -2,9 +2,9 @@
 
 preflight -> set Hyperliquid leverage -> open the Asgard long -> hedge with a Hyperliquid short
 sized to the long that actually filled -> validate delta -> record. Any failure after the long
-exists compensates: the long (and any partial short) is unwound, so no leg stands naked longer
-than ``max_single_leg_exposure_seconds``. If even the unwind cannot complete, the position is
-halted for an operator with the reason on a search attribute.
+may exist compensates: any partial short is bought back and the long is closed, so no leg
+stands naked longer than ``max_single_leg_exposure_seconds``. If even the unwind cannot
+complete, the position is halted for an operator with the reason on a search attribute.
 """
 
 from __future__ import annotations
@@ -21,23 +21,19 @@ with workflow.unsafe.imports_passed_through():
     from models import search
     from models.domain import PositionStatus
     from models.messages import (
-        CloseLongRequest,
         EngineConfig,
         HedgeRequest,
         LegFill,
-        LongClose,
         OpenLongRequest,
         OpenPlan,
         OpenPositionInput,
         OpenPositionResult,
         Preflight,
-        ShortState,
         StepProgress,
     )
-    from strategy.hedge import delta_drift, hedge_size, round_to_lot
-    from workflows import calls, policies
+    from strategy.hedge import delta_drift, hedge_size
+    from workflows import calls, legs, policies
 
-MAX_HEDGE_ATTEMPTS = 20
 T = TypeVar("T")
 
 
@@ -62,10 +58,10 @@ def merge_fills(fills: list[LegFill]) -> LegFill:
 class OpenPositionWorkflow:
     def __init__(self) -> None:
         self._cfg = EngineConfig()
+        self._pid: UUID | None = None
         self._step = "starting"
         self._detail: str | None = None
         self._updated: datetime | None = None
-        self._pid: UUID | None = None
 
     @workflow.query
     def progress(self) -> StepProgress:
@@ -105,7 +101,7 @@ class OpenPositionWorkflow:
         try:
             await self._venue(calls.SET_LEVERAGE, inp.user_id, inp.leverage, result_type=type(None))
         except ActivityError as err:
-            return await self._fail(inp, f"set leverage: {_cause(err)}", long=None)
+            return await self._fail(inp, f"set leverage: {legs.cause(err)}", long=None)
 
         self._at("opening_long", f"{plan.long_size} {inp.asset.value} on {plan.protocol.label}")
         try:
@@ -128,23 +124,19 @@ class OpenPositionWorkflow:
                 retry=policies.VENUE,
             )
         except ActivityError as err:
-            # The long may or may not exist (a submission can land after its activity failed):
-            # closing by position key is a no-op when nothing opened, so always make sure.
-            return await self._unwind(inp, cfg, f"open long: {_cause(err)}", shorts=[])
+            # The long may exist although its activity failed (a submission can land after
+            # the call gave up): closing by position key is a no-op when nothing opened.
+            return await self._unwind(inp, f"open long: {legs.cause(err)}", shorts=[])
         exposed_since = workflow.now()
         await self._db(calls.RECORD_LEG_FILLS, inp.position_id, [long])
 
-        shorts = await self._hedge(inp, cfg, plan, long, exposed_since)
-        hedged = sum((f.size for f in shorts), Decimal(0))
         target = hedge_size(long.notional_usd, plan.sol_price_usd, cfg.perp_size_decimals)
-        if hedged < target - _lot(cfg):
+        shorts, refusal = await self._hedge(inp, plan, target, exposed_since)
+        hedged = sum((f.size for f in shorts), Decimal(0))
+        if hedged < target - legs.lot(cfg):
+            why = refusal or f"exposure budget spent with {hedged} of {target} SOL hedged"
             return await self._unwind(
-                inp,
-                cfg,
-                f"hedge incomplete: {hedged} of {target} SOL",
-                shorts=shorts,
-                long=long,
-                exposed_since=exposed_since,
+                inp, f"hedge incomplete: {why}", shorts=shorts, long=long, since=exposed_since
             )
         short = merge_fills(shorts)
         unhedged = (workflow.now() - exposed_since).total_seconds()
@@ -154,11 +146,10 @@ class OpenPositionWorkflow:
         if drift > cfg.delta_drift_critical:
             return await self._unwind(
                 inp,
-                cfg,
                 f"delta drift {drift:.4%} above {cfg.delta_drift_critical:.2%}",
                 shorts=shorts,
                 long=long,
-                exposed_since=exposed_since,
+                since=exposed_since,
             )
 
         self._at("recording_open")
@@ -172,36 +163,28 @@ class OpenPositionWorkflow:
             unhedged_seconds=unhedged,
         )
 
-    # ---- hedge -----------------------------------------------------------------------------
-
     async def _hedge(
-        self,
-        inp: OpenPositionInput,
-        cfg: EngineConfig,
-        plan: OpenPlan,
-        long: LegFill,
-        exposed_since: datetime,
-    ) -> list[LegFill]:
+        self, inp: OpenPositionInput, plan: OpenPlan, target: Decimal, exposed_since: datetime
+    ) -> tuple[list[LegFill], str | None]:
         """Sell SOL-PERP until the long is hedged or the exposure budget runs out. Each attempt
-        has its own client order id; a partial fill leaves the rest to the next attempt."""
-        target = hedge_size(long.notional_usd, plan.sol_price_usd, cfg.perp_size_decimals)
+        has its own client order id; a partial fill leaves the rest to the next attempt.
+        Returns the fills and, if the venue refused outright, why."""
+        cfg = self._cfg
         deadline = (
             exposed_since
             + timedelta(seconds=cfg.max_single_leg_exposure_seconds)
             - timedelta(seconds=cfg.unwind_budget_seconds)
         )
         fills: list[LegFill] = []
-        attempt = 0
-        while attempt < MAX_HEDGE_ATTEMPTS:
+        for attempt in range(1, legs.MAX_ATTEMPTS + 1):
             remaining = target - sum((f.size for f in fills), Decimal(0))
             left = deadline - workflow.now()
-            if remaining < _lot(cfg) or left <= timedelta(0):
+            if remaining < legs.lot(cfg) or left <= timedelta(0):
                 break
-            attempt += 1
             self._at("hedging", f"attempt {attempt}: {remaining} SOL left")
             try:
-                fill = await calls.run(
-                    calls.PLACE_HEDGE,
+                fill = await legs.place_hedge(
+                    cfg,
                     HedgeRequest(
                         position_id=inp.position_id,
                         user_id=inp.user_id,
@@ -210,102 +193,63 @@ class OpenPositionWorkflow:
                         max_slippage_bps=cfg.entry_slippage_bps,
                         attempt=attempt,
                     ),
-                    result_type=LegFill,
-                    queue=cfg.venue_queue,
-                    timeout=policies.VENUE_CALL_TIMEOUT,
-                    schedule_to_close=max(left, timedelta(seconds=1)),
-                    retry=policies.VENUE,
+                    budget=left,
                 )
             except ActivityError as err:
-                if _non_retryable(err):
-                    self._detail = f"hedge refused: {_cause(err)}"
-                    break
-                continue  # timed out against the deadline; the loop re-checks it
+                return fills, legs.cause(err)
             if fill.size > 0:
                 fills.append(fill)
                 await self._db(calls.RECORD_LEG_FILLS, inp.position_id, [fill])
-        return fills
-
-    # ---- compensation ----------------------------------------------------------------------
+        return fills, None
 
     async def _unwind(
         self,
         inp: OpenPositionInput,
-        cfg: EngineConfig,
         reason: str,
         *,
         shorts: list[LegFill],
         long: LegFill | None = None,
-        exposed_since: datetime | None = None,
+        since: datetime | None = None,
     ) -> OpenPositionResult:
         """Close whatever was opened: the partial short first (reduce-only), then the long."""
         self._at("unwinding", reason)
+        cfg = self._cfg
+
+        async def record(fill: LegFill) -> None:
+            await self._db(calls.RECORD_LEG_FILLS, inp.position_id, [fill])
+
         try:
             hedged = sum((f.size for f in shorts), Decimal(0))
             if hedged > 0:
-                await self._close_short(inp, cfg, hedged)
-            closed = await calls.run(
-                calls.CLOSE_LONG,
-                CloseLongRequest(
-                    position_id=inp.position_id,
-                    user_id=inp.user_id,
-                    asset=inp.asset,
-                    max_slippage_bps=cfg.exit_slippage_bps,
-                ),
-                result_type=LongClose,
-                queue=cfg.venue_queue,
-                timeout=policies.LONG_LEG_TIMEOUT,
-                heartbeat=policies.LONG_LEG_HEARTBEAT,
-                schedule_to_close=policies.LONG_LEG_TIMEOUT * 3,
-                retry=policies.UNWIND,
-            )
-        except ActivityError as err:
-            halt = f"unwind failed after '{reason}': {_cause(err)}"
-            self._at("halted", halt)
-            await self._db(calls.HALT_POSITION, inp.position_id, halt)
-            workflow.upsert_search_attributes([search.HALT_REASON.value_set(halt[:250])])
-            return OpenPositionResult(
-                position_id=inp.position_id, status=PositionStatus.HALTED, reason=halt, long=long
-            )
-        unhedged = (
-            (workflow.now() - exposed_since).total_seconds() if exposed_since is not None else None
-        )
+                await legs.buy_back_short(
+                    cfg,
+                    inp.position_id,
+                    inp.user_id,
+                    hedged,
+                    record,
+                    slippage_bps=cfg.exit_slippage_bps,
+                )
+            closed = await legs.close_long(cfg, inp.position_id, inp.user_id, inp.asset)
+        except (ActivityError, ApplicationError) as err:
+            return await self._halt(inp, f"unwind failed after '{reason}': {legs.cause(err)}", long)
         if closed.fill is not None:
-            await self._db(calls.RECORD_LEG_FILLS, inp.position_id, [closed.fill])
+            await record(closed.fill)
         result = await self._fail(inp, reason, long=long)
-        return result.model_copy(update={"unhedged_seconds": unhedged})
-
-    async def _close_short(self, inp: OpenPositionInput, cfg: EngineConfig, size: Decimal) -> None:
-        """Buy back ``size`` SOL reduce-only, attempt after attempt, until nothing is left."""
-        remaining = size
-        for attempt in range(1, MAX_HEDGE_ATTEMPTS + 1):
-            state = await self._venue(calls.SHORT_STATE, inp.user_id, result_type=ShortState)
-            # Never buy more than the account is short: reduce-only would refuse it anyway.
-            remaining = min(remaining, -state.size) if state.size < 0 else Decimal(0)
-            remaining = round_to_lot(remaining, cfg.perp_size_decimals, down=True)
-            if remaining < _lot(cfg):
-                return
-            fill = await calls.run(
-                calls.PLACE_HEDGE,
-                HedgeRequest(
-                    position_id=inp.position_id,
-                    user_id=inp.user_id,
-                    size=remaining,
-                    reference_price=Decimal(0),
-                    max_slippage_bps=cfg.exit_slippage_bps,
-                    attempt=1000 + attempt,
-                    reduce_only=True,
-                ),
-                result_type=LegFill | None,  # type: ignore[arg-type]
-                queue=cfg.venue_queue,
-                timeout=policies.VENUE_CALL_TIMEOUT,
-                schedule_to_close=timedelta(minutes=2),
-                retry=policies.UNWIND,
+        if since is not None:
+            result = result.model_copy(
+                update={"unhedged_seconds": (workflow.now() - since).total_seconds()}
             )
-            if fill.size > 0:
-                await self._db(calls.RECORD_LEG_FILLS, inp.position_id, [fill])
-                remaining -= fill.size
-        raise ApplicationError(f"short of {size} SOL not closed after {MAX_HEDGE_ATTEMPTS} tries")
+        return result
+
+    async def _halt(
+        self, inp: OpenPositionInput, reason: str, long: LegFill | None
+    ) -> OpenPositionResult:
+        self._at("halted", reason)
+        await self._db(calls.HALT_POSITION, inp.position_id, reason)
+        workflow.upsert_search_attributes([search.HALT_REASON.value_set(reason[:250])])
+        return OpenPositionResult(
+            position_id=inp.position_id, status=PositionStatus.HALTED, reason=reason, long=long
+        )
 
     async def _fail(
         self, inp: OpenPositionInput, reason: str, *, long: LegFill | None
@@ -315,8 +259,6 @@ class OpenPositionWorkflow:
         return OpenPositionResult(
             position_id=inp.position_id, status=PositionStatus.FAILED, reason=reason, long=long
         )
-
-    # ---- plumbing --------------------------------------------------------------------------
 
     async def _db(self, name: str, *args: object) -> None:
         await calls.run(
@@ -338,19 +280,3 @@ class OpenPositionWorkflow:
             schedule_to_close=timedelta(minutes=2),
             retry=policies.VENUE,
         )
-
-
-def _lot(cfg: EngineConfig) -> Decimal:
-    return Decimal(1).scaleb(-cfg.perp_size_decimals)
-
-
-def _cause(err: BaseException) -> str:
-    """The innermost message of an activity failure, for reasons humans read."""
-    while err.__cause__ is not None:
-        err = err.__cause__
-    return str(err) or type(err).__name__
-
-
-def _non_retryable(err: ActivityError) -> bool:
-    cause = err.__cause__
-    return isinstance(cause, ApplicationError) and cause.non_retryable

@@ -14,8 +14,11 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from models.domain import LegSide, Protocol, Venue
+
+__all__ = ["FakeWorld", "LegSide", "lost", "partial", "refuse", "unfilled"]
 from models.messages import (
     CloseLongRequest,
+    HedgeFillQuery,
     HedgeRequest,
     LegFill,
     LongClose,
@@ -35,7 +38,7 @@ class FakeWorld:
     approve: bool = True
     long_error: ApplicationError | None = None
     close_long_error: ApplicationError | None = None
-    hedge_script: list[Callable[[HedgeRequest], LegFill | ApplicationError]] = field(
+    hedge_script: list[Callable[[HedgeRequest], LegFill | ApplicationError | LostResponse]] = field(
         default_factory=list
     )
     hedge_price: Decimal = SOL
@@ -44,6 +47,8 @@ class FakeWorld:
     short_size: Decimal = Decimal(0)  # negative = short
     calls: list[str] = field(default_factory=list)
     hedge_attempts: list[int] = field(default_factory=list)
+    lost_fills: dict[int, LegFill] = field(default_factory=dict)
+    """Fills whose response was lost, by attempt: the venue has them, the caller did not hear."""
     ledger: dict[str, Any] = field(default_factory=dict)
 
     # ---- venue activities -------------------------------------------------------------------
@@ -107,17 +112,38 @@ class FakeWorld:
                 size = min(req.size, -w.short_size)
                 w.short_size += size
                 return _fill(size, w.hedge_price, LegSide.SHORT)
+            if req.attempt in w.lost_fills:
+                # The venue stays unreachable for this order until the caller gives up on it.
+                raise ApplicationError("timed out", type="Timeout")
             outcome = w.hedge_script.pop(0)(req) if w.hedge_script else _full(req)
+            if isinstance(outcome, LostResponse):
+                fill = _full(req)
+                w.short_size -= fill.size
+                w.lost_fills[req.attempt] = fill
+                raise ApplicationError("response lost", type="Timeout")
             if isinstance(outcome, ApplicationError):
                 raise outcome
             w.short_size -= outcome.size
             return outcome
 
+        @activity.defn(name=calls.HEDGE_FILL)
+        async def hedge_fill(q: HedgeFillQuery) -> LegFill:
+            w.calls.append("hedge_fill")
+            return w.lost_fills.pop(q.attempt, _fill(Decimal(0), SOL, LegSide.SHORT))
+
         @activity.defn(name=calls.SHORT_STATE)
         async def short_state(user_id: uuid.UUID) -> ShortState:
             return ShortState(size=w.short_size)
 
-        return [preflight, set_leverage, open_long, close_long, place_hedge, short_state]
+        return [
+            preflight,
+            set_leverage,
+            open_long,
+            close_long,
+            place_hedge,
+            hedge_fill,
+            short_state,
+        ]
 
     # ---- ledger activities ------------------------------------------------------------------
 
@@ -182,3 +208,11 @@ def refuse(kind: str) -> Callable[[HedgeRequest], ApplicationError]:
         return ApplicationError(f"{kind} refused", type=kind, non_retryable=True)
 
     return err
+
+
+class LostResponse:
+    """Script step: the order fills on the venue but the response never arrives."""
+
+
+def lost(req: HedgeRequest) -> LostResponse:
+    return LostResponse()

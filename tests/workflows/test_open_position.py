@@ -33,9 +33,7 @@ async def world(
         yield w, temporal_env.client, task_queue
 
 
-async def _open(
-    client: Client, queue: str, **cfg: object
-) -> tuple[OpenPositionResult, uuid.UUID]:
+async def _open(client: Client, queue: str, **cfg: object) -> tuple[OpenPositionResult, uuid.UUID]:
     pid = uuid.uuid4()
     inp = OpenPositionInput(
         position_id=pid,
@@ -43,7 +41,7 @@ async def _open(
         asset=Asset.SOL,
         leverage=Decimal(3),
         capital_usd=Decimal(10_000),
-        config=EngineConfig(engine_queue=queue, venue_queue=queue, **cfg),  # type: ignore[arg-type]
+        config=EngineConfig.model_validate({"engine_queue": queue, "venue_queue": queue, **cfg}),
     )
     result = await client.execute_workflow(
         OpenPositionWorkflow.run, inp, id=f"open-{pid}", task_queue=queue
@@ -174,3 +172,19 @@ async def test_a_hedge_filled_far_from_the_long_price_is_unwound_for_delta_drift
     assert "delta drift" in (result.reason or "")
     assert w.short_size == 0
     assert not w.long_open
+
+
+async def test_a_hedge_whose_response_was_lost_is_found_by_its_client_order_id(
+    world: tuple[FakeWorld, Client, str],
+) -> None:
+    from tests.workflows.fakes import lost
+
+    w, client, q = world
+    w.hedge_script = [lost]
+    result, _ = await _open(client, q, max_single_leg_exposure_seconds=8, unwind_budget_seconds=4)
+    assert result.status is PositionStatus.OPEN
+    # Retries reused the one client order id; the lost fill was found by lookup, so no
+    # second order was placed and the position is not over-hedged.
+    assert set(w.hedge_attempts) == {1}
+    assert "hedge_fill" in w.calls
+    assert w.short_size == Decimal("-150.00")
