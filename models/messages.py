@@ -97,6 +97,14 @@ class IntentCriteria(Message):
     """Highest acceptable price of the long asset, USD."""
 
 
+class IntentCarry(Message):
+    """Intent workflow state carried across continue-as-new."""
+
+    attempts: int = 0
+    last_check: str | None = None
+    last_check_at: datetime | None = None
+
+
 class IntentInput(Message):
     intent_id: UUID
     user_id: UUID
@@ -107,6 +115,7 @@ class IntentInput(Message):
     expires_at: datetime | None = None
     execute_immediately: bool = False
     config: EngineConfig = EngineConfig()
+    carry: IntentCarry = IntentCarry()
 
 
 class IntentProgress(Message):

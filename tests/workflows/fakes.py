@@ -13,18 +13,25 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from models.domain import LegSide, Protocol, Venue
+from models.domain import Asset, LegSide, PositionStatus, Protocol, Venue
 
 __all__ = ["FakeWorld", "LegSide", "lost", "partial", "refuse", "unfilled"]
 from models.messages import (
     CloseLongRequest,
+    CloseSettlement,
+    CloseStart,
+    EntryGate,
     HedgeFillQuery,
     HedgeRequest,
+    IntentCheck,
+    IntentInput,
+    IntentStatusChange,
     LegFill,
     LongClose,
     OpenLongRequest,
     OpenPlan,
     OpenPositionInput,
+    PnlSplit,
     Preflight,
     ShortState,
 )
@@ -48,6 +55,19 @@ class FakeWorld:
     calls: list[str] = field(default_factory=list)
     hedge_attempts: list[int] = field(default_factory=list)
     lost_fills: dict[int, LegFill] = field(default_factory=dict)
+    gate_reason: str | None = None
+    criteria_met: bool = True
+    intent_statuses: list[str] = field(default_factory=list)
+    pnl_parts: dict[str, str] = field(
+        default_factory=lambda: {
+            "funding": "41.10",
+            "staking": "0",
+            "lending": "12.00",
+            "borrow": "-20.50",
+            "price": "-3.25",
+            "fees": "-14.02",
+        }
+    )
     """Fills whose response was lost, by attempt: the venue has them, the caller did not hear."""
     ledger: dict[str, Any] = field(default_factory=dict)
 
@@ -131,6 +151,21 @@ class FakeWorld:
             w.calls.append("hedge_fill")
             return w.lost_fills.pop(q.attempt, _fill(Decimal(0), SOL, LegSide.SHORT))
 
+        @activity.defn(name=calls.CHECK_INTENT)
+        async def check_intent(inp: IntentInput) -> IntentCheck:
+            w.calls.append("check")
+            if w.criteria_met:
+                return IntentCheck(met=True, reason="criteria_met", net_apy=Decimal("0.15"))
+            return IntentCheck(met=False, reason="net_apy_below_minimum")
+
+        @activity.defn(name=calls.SETTLE_CLOSE)
+        async def settle(pid: uuid.UUID, user_id: uuid.UUID) -> CloseSettlement:
+            w.calls.append("settle")
+            parts = {k: Decimal(v) for k, v in w.pnl_parts.items()}
+            return CloseSettlement(
+                exit_price=SOL, pnl=PnlSplit(**parts, total=sum(parts.values(), Decimal(0)))
+            )
+
         @activity.defn(name=calls.SHORT_STATE)
         async def short_state(user_id: uuid.UUID) -> ShortState:
             return ShortState(size=w.short_size)
@@ -143,6 +178,8 @@ class FakeWorld:
             place_hedge,
             hedge_fill,
             short_state,
+            settle,
+            check_intent,
         ]
 
     # ---- ledger activities ------------------------------------------------------------------
@@ -172,7 +209,40 @@ class FakeWorld:
             w.ledger["status"] = "halted"
             w.ledger["reason"] = reason
 
-        return [create_position, record_leg_fills, record_open, record_failed, halt]
+        @activity.defn(name=calls.BEGIN_CLOSE)
+        async def begin_close(pid: uuid.UUID, reason: str, by: str) -> CloseStart:
+            status = PositionStatus(w.ledger.get("status", "open"))
+            if status is PositionStatus.OPEN:
+                status = PositionStatus.CLOSING
+                w.ledger["status"] = "closing"
+                w.ledger["close_requests"] = w.ledger.get("close_requests", 0) + 1
+            db_short = w.ledger.get("short_size", -w.short_size)
+            return CloseStart(status=status, asset=Asset.SOL, short_size=db_short)
+
+        @activity.defn(name=calls.RECORD_POSITION_CLOSED)
+        async def record_closed(pid: uuid.UUID, settlement: CloseSettlement, reason: str) -> None:
+            w.ledger["status"] = "closed"
+            w.ledger["pnl"] = settlement.pnl
+
+        @activity.defn(name=calls.ENTRY_GATE)
+        async def entry_gate(user_id: uuid.UUID) -> EntryGate:
+            return EntryGate(allowed=w.gate_reason is None, reason=w.gate_reason)
+
+        @activity.defn(name=calls.SET_INTENT_STATUS)
+        async def set_intent_status(change: IntentStatusChange) -> None:
+            w.intent_statuses.append(change.status.value)
+
+        return [
+            entry_gate,
+            set_intent_status,
+            create_position,
+            record_leg_fills,
+            record_open,
+            record_failed,
+            halt,
+            begin_close,
+            record_closed,
+        ]
 
 
 def _fill(size: Decimal, price: Decimal, side: LegSide) -> LegFill:
