@@ -186,12 +186,16 @@ async def test_submitting_the_same_intent_twice_collapses_onto_one_workflow(
         capital_usd=Decimal(1000),
         config=EngineConfig(engine_queue=q, venue_queue=q),
     )
-    kw = {
-        "id": f"intent-{iid}",
-        "task_queue": q,
-        "id_conflict_policy": WorkflowIDConflictPolicy.USE_EXISTING,
-    }
-    a = await client.start_workflow(IntentWorkflow.run, inp, **kw)  # type: ignore[arg-type]
-    b = await client.start_workflow(IntentWorkflow.run, inp, **kw)  # type: ignore[arg-type]
+    handles = [
+        await client.start_workflow(
+            IntentWorkflow.run,
+            inp,
+            id=f"intent-{iid}",
+            task_queue=q,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        )
+        for _ in range(2)
+    ]
+    a, b = handles
     assert a.result_run_id == b.result_run_id
     await a.execute_update(IntentWorkflow.cancel, "test")
