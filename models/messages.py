@@ -195,6 +195,11 @@ class LegFill(Message):
     avg_price: Decimal
     notional_usd: Decimal
     fee_usd: Decimal = Decimal(0)
+    order_ref: str
+    """Idempotency key of the order behind the fill: Hyperliquid cloid, or the Solana
+    transaction signature. Recording the same fill twice is a no-op."""
+    reduces: bool = False
+    """True for a fill that closes (part of) the leg."""
     venue_ref: str | None = None
     """Asgard position PDA, or the Hyperliquid account address."""
     fill_ids: list[str] = []

@@ -48,6 +48,8 @@ def merge_fills(fills: list[LegFill]) -> LegFill:
         avg_price=(notional / size) if size else Decimal(0),
         notional_usd=notional,
         fee_usd=sum((f.fee_usd for f in fills), Decimal(0)),
+        order_ref=fills[0].order_ref,
+        reduces=fills[0].reduces,
         venue_ref=fills[0].venue_ref,
         fill_ids=[i for f in fills for i in f.fill_ids],
         filled_at=fills[-1].filled_at,

@@ -111,6 +111,7 @@ class FakeWorld:
                 size=size,
                 avg_price=SOL,
                 notional_usd=size * SOL,
+                order_ref=f"sig-open-{req.position_id}",
                 venue_ref="PDA1",
                 fill_ids=["sig-open"],
                 filled_at=datetime.now(UTC),
@@ -131,7 +132,7 @@ class FakeWorld:
             if req.reduce_only:
                 size = min(req.size, -w.short_size)
                 w.short_size += size
-                return _fill(size, w.hedge_price, LegSide.SHORT)
+                return _fill(size, w.hedge_price, LegSide.SHORT, reduces=True)
             if req.attempt in w.lost_fills:
                 # The venue stays unreachable for this order until the caller gives up on it.
                 raise ApplicationError("timed out", type="Timeout")
@@ -245,8 +246,10 @@ class FakeWorld:
         ]
 
 
-def _fill(size: Decimal, price: Decimal, side: LegSide) -> LegFill:
+def _fill(size: Decimal, price: Decimal, side: LegSide, *, reduces: bool = False) -> LegFill:
     return LegFill(
+        order_ref=uuid.uuid4().hex,
+        reduces=reduces,
         venue=Venue.HYPERLIQUID,
         side=side,
         size=size,

@@ -1,0 +1,333 @@
+"""Ledger activities: positions, legs, fills and intents in the database, with their audit
+events. Every write is idempotent, so a retried activity (or a replayed workflow) finds its
+earlier effect instead of doing it twice."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from temporalio import activity
+
+from basis.clock import Clock, utc_now
+from models.domain import (
+    IntentStatus,
+    LegSide,
+    LegStatus,
+    OrderSide,
+    PositionStatus,
+    Venue,
+)
+from models.messages import (
+    CloseSettlement,
+    CloseStart,
+    IntentStatusChange,
+    LegFill,
+    OpenPositionInput,
+)
+from models.tables import AuditEvent, Fill, Intent, Leg, Position
+
+
+class PositionNotFound(LookupError):
+    pass
+
+
+def _order_side(fill: LegFill) -> OrderSide:
+    buys = (fill.side is LegSide.LONG) != fill.reduces
+    return OrderSide.BUY if buys else OrderSide.SELL
+
+
+class LedgerActivities:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock = utc_now):
+        self._sessions = sessions
+        self._clock = clock
+
+    # ---- helpers ---------------------------------------------------------------------------
+
+    def _audit(
+        self,
+        session: AsyncSession,
+        position: Position,
+        action: str,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        info = activity.info() if activity.in_activity() else None
+        session.add(
+            AuditEvent(
+                occurred_at=self._clock(),
+                actor="engine",
+                user_id=position.user_id,
+                action=action,
+                entity_type="position",
+                entity_id=str(position.id),
+                details=details or {},
+                correlation_id=info.workflow_id if info else None,
+            )
+        )
+
+    async def _position(self, session: AsyncSession, pid: uuid.UUID) -> Position:
+        row = await session.get(Position, pid, with_for_update=True)
+        if row is None:
+            raise PositionNotFound(f"position {pid} does not exist")
+        return row
+
+    async def _legs(self, session: AsyncSession, pid: uuid.UUID) -> dict[LegSide, Leg]:
+        rows = (await session.exec(select(Leg).where(Leg.position_id == pid))).all()
+        return {LegSide(r.side): r for r in rows}
+
+    # ---- open ------------------------------------------------------------------------------
+
+    @activity.defn(name="create_position")
+    async def create_position(self, inp: OpenPositionInput) -> None:
+        """The position and its two pending legs, once."""
+        now = self._clock()
+        try:
+            async with self._sessions() as s, s.begin():
+                if await s.get(Position, inp.position_id) is not None:
+                    return
+                p = Position(
+                    id=inp.position_id,
+                    user_id=inp.user_id,
+                    intent_id=inp.intent_id,
+                    asset=inp.asset,
+                    leverage=inp.leverage,
+                    capital_usd=inp.capital_usd,
+                    status=PositionStatus.OPENING,
+                    created_at=now,
+                    updated_at=now,
+                )
+                s.add(p)
+                await s.flush()
+                s.add(
+                    Leg(
+                        position_id=p.id,
+                        venue=Venue.ASGARD,
+                        side=LegSide.LONG,
+                        instrument=inp.asset.value,
+                        leverage=inp.leverage,
+                        updated_at=now,
+                    )
+                )
+                s.add(
+                    Leg(
+                        position_id=p.id,
+                        venue=Venue.HYPERLIQUID,
+                        side=LegSide.SHORT,
+                        instrument="SOL-PERP",
+                        leverage=inp.leverage,
+                        updated_at=now,
+                    )
+                )
+                self._audit(
+                    s,
+                    p,
+                    "position_opening",
+                    {
+                        "asset": inp.asset.value,
+                        "leverage": inp.leverage,
+                        "capital": inp.capital_usd,
+                    },
+                )
+        except IntegrityError:
+            return  # created concurrently by a retry of this very activity
+
+    @activity.defn(name="record_leg_fills")
+    async def record_leg_fills(self, position_id: uuid.UUID, fills: list[LegFill]) -> None:
+        """Fills keyed by (venue, order ref): a fill already recorded changes nothing. The leg's
+        open size moves with each new fill."""
+        async with self._sessions() as s, s.begin():
+            p = await self._position(s, position_id)
+            legs = await self._legs(s, position_id)
+            for f in fills:
+                known = await s.exec(
+                    select(Fill.id).where(Fill.venue == f.venue, Fill.venue_fill_id == f.order_ref)
+                )
+                if known.first() is not None:
+                    continue
+                leg = legs[f.side]
+                s.add(
+                    Fill(
+                        position_id=position_id,
+                        leg_id=leg.id,
+                        venue=f.venue,
+                        venue_fill_id=f.order_ref,
+                        client_order_id=f.order_ref,
+                        side=_order_side(f),
+                        price=f.avg_price,
+                        size=f.size,
+                        fee_usd=f.fee_usd,
+                        occurred_at=f.filled_at,
+                    )
+                )
+                leg.size = leg.size - f.size if f.reduces else leg.size + f.size
+                if leg.size < 0:
+                    leg.size = Decimal(0)
+                if f.venue_ref:
+                    leg.venue_ref = f.venue_ref
+                if not f.reduces and leg.status is LegStatus.PENDING:
+                    leg.status = LegStatus.OPEN
+                    leg.opened_at = f.filled_at
+                if f.reduces and leg.size == 0:
+                    leg.status = LegStatus.CLOSED
+                    leg.exit_price = f.avg_price
+                    leg.closed_at = f.filled_at
+                leg.updated_at = self._clock()
+                s.add(leg)
+            p.updated_at = self._clock()
+            s.add(p)
+
+    @activity.defn(name="record_position_open")
+    async def record_position_open(
+        self, position_id: uuid.UUID, long: LegFill, short: LegFill
+    ) -> None:
+        async with self._sessions() as s, s.begin():
+            p = await self._position(s, position_id)
+            if p.status is PositionStatus.OPEN:
+                return
+            legs = await self._legs(s, position_id)
+            for leg, fill in ((legs[LegSide.LONG], long), (legs[LegSide.SHORT], short)):
+                leg.status = LegStatus.OPEN
+                leg.entry_price = fill.avg_price
+                leg.notional_usd = fill.notional_usd
+                leg.opened_at = leg.opened_at or fill.filled_at
+                leg.updated_at = self._clock()
+                s.add(leg)
+            p.status = PositionStatus.OPEN
+            p.entry_price = long.avg_price
+            p.opened_at = short.filled_at
+            p.updated_at = self._clock()
+            s.add(p)
+            self._audit(
+                s,
+                p,
+                "position_opened",
+                {
+                    "long_size": long.size,
+                    "long_price": long.avg_price,
+                    "short_size": short.size,
+                    "short_price": short.avg_price,
+                },
+            )
+
+    @activity.defn(name="record_position_failed")
+    async def record_position_failed(self, position_id: uuid.UUID, reason: str) -> None:
+        async with self._sessions() as s, s.begin():
+            p = await self._position(s, position_id)
+            if p.status is PositionStatus.FAILED:
+                return
+            for leg in (await self._legs(s, position_id)).values():
+                if leg.status is not LegStatus.CLOSED:
+                    leg.status = LegStatus.FAILED if leg.size == 0 else leg.status
+                    leg.updated_at = self._clock()
+                    s.add(leg)
+            p.status = PositionStatus.FAILED
+            p.close_reason = reason[:200]
+            p.closed_at = self._clock()
+            p.updated_at = self._clock()
+            s.add(p)
+            self._audit(s, p, "position_failed", {"reason": reason})
+
+    @activity.defn(name="halt_position")
+    async def halt_position(self, position_id: uuid.UUID, reason: str) -> None:
+        async with self._sessions() as s, s.begin():
+            p = await self._position(s, position_id)
+            if p.status is PositionStatus.HALTED and p.halt_reason == reason[:1000]:
+                return
+            p.status = PositionStatus.HALTED
+            p.halt_reason = reason[:1000]
+            p.updated_at = self._clock()
+            s.add(p)
+            self._audit(s, p, "position_halted", {"reason": reason})
+
+    # ---- close -----------------------------------------------------------------------------
+
+    @activity.defn(name="begin_close")
+    async def begin_close(self, position_id: uuid.UUID, reason: str, by: str) -> CloseStart:
+        """Move an open position to CLOSING (once) and report what the database holds."""
+        async with self._sessions() as s, s.begin():
+            p = await self._position(s, position_id)
+            if p.status is PositionStatus.OPEN:
+                p.status = PositionStatus.CLOSING
+                p.close_reason = reason[:200]
+                p.updated_at = self._clock()
+                s.add(p)
+                self._audit(s, p, "close_requested", {"reason": reason, "by": by})
+            legs = await self._legs(s, position_id)
+            short = legs.get(LegSide.SHORT)
+            return CloseStart(
+                status=PositionStatus(p.status),
+                asset=p.asset,
+                short_size=short.size if short else Decimal(0),
+            )
+
+    @activity.defn(name="record_position_closed")
+    async def record_position_closed(
+        self, position_id: uuid.UUID, settlement: CloseSettlement, reason: str
+    ) -> None:
+        async with self._sessions() as s, s.begin():
+            p = await self._position(s, position_id)
+            if p.status is PositionStatus.CLOSED:
+                return
+            now = self._clock()
+            for leg in (await self._legs(s, position_id)).values():
+                leg.status = LegStatus.CLOSED
+                leg.size = Decimal(0)
+                leg.closed_at = leg.closed_at or now
+                leg.updated_at = now
+                s.add(leg)
+            pnl = settlement.pnl
+            p.status = PositionStatus.CLOSED
+            p.exit_price = settlement.exit_price
+            p.pnl_funding_usd = pnl.funding
+            p.pnl_staking_usd = pnl.staking
+            p.pnl_lending_usd = pnl.lending
+            p.pnl_borrow_usd = pnl.borrow
+            p.pnl_price_usd = pnl.price
+            p.pnl_fees_usd = pnl.fees
+            p.realised_pnl_usd = pnl.total
+            p.close_reason = reason[:200]
+            p.closed_at = now
+            p.updated_at = now
+            s.add(p)
+            self._audit(s, p, "position_closed", {"reason": reason, **pnl.model_dump()})
+
+    # ---- intents ---------------------------------------------------------------------------
+
+    @activity.defn(name="set_intent_status")
+    async def set_intent_status(self, change: IntentStatusChange) -> None:
+        async with self._sessions() as s, s.begin():
+            row = await s.get(Intent, change.intent_id, with_for_update=True)
+            if row is None:
+                raise LookupError(f"intent {change.intent_id} does not exist")
+            if IntentStatus(row.status).is_terminal and row.status != change.status:
+                # A terminal intent never moves again (a late retry must not resurrect it).
+                return
+            changed = row.status != change.status
+            row.status = change.status
+            row.position_id = change.position_id or row.position_id
+            row.failure_reason = change.failure_reason
+            row.updated_at = self._clock()
+            s.add(row)
+            if changed:
+                info = activity.info() if activity.in_activity() else None
+                s.add(
+                    AuditEvent(
+                        occurred_at=self._clock(),
+                        actor="engine",
+                        user_id=row.user_id,
+                        action=f"intent_{change.status.value}",
+                        entity_type="intent",
+                        entity_id=str(row.id),
+                        details={
+                            "position_id": change.position_id,
+                            "reason": change.failure_reason,
+                            "last_check": change.last_check,
+                        },
+                        correlation_id=info.workflow_id if info else None,
+                    )
+                )
