@@ -23,16 +23,25 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.control import ControlActivities
+from activities.ledger import LedgerActivities
 from basis.config import ConfigError, Settings, load_settings
 from basis.db import create_engine, session_factory
 from basis.logging import configure_logging
 from basis.runtime import hard_exit
 from basis.temporal import connect_with_retry
+from workflows.close_position import ClosePositionWorkflow
 from workflows.control import ControlWorkflow
+from workflows.intent import IntentWorkflow
+from workflows.open_position import OpenPositionWorkflow
 
 log = logging.getLogger("basis.worker")
 
-WORKFLOWS: list[type] = [ControlWorkflow]
+WORKFLOWS: list[type] = [
+    ControlWorkflow,
+    IntentWorkflow,
+    OpenPositionWorkflow,
+    ClosePositionWorkflow,
+]
 
 QUEUE_ROLES = ("engine", "venues")
 
@@ -54,8 +63,22 @@ def build_deps(settings: Settings) -> WorkerDeps:
 
 
 def engine_activities(deps: WorkerDeps) -> list[Any]:
-    control = ControlActivities(session_factory(deps.engine))
-    return [control.apply_control_change, control.read_control_states]
+    sessions = session_factory(deps.engine)
+    control = ControlActivities(sessions, kill_switch=deps.settings.kill_switch_file)
+    ledger = LedgerActivities(sessions)
+    return [
+        control.apply_control_change,
+        control.read_control_states,
+        control.entry_gate,
+        ledger.create_position,
+        ledger.record_leg_fills,
+        ledger.record_position_open,
+        ledger.record_position_failed,
+        ledger.halt_position,
+        ledger.begin_close,
+        ledger.record_position_closed,
+        ledger.set_intent_status,
+    ]
 
 
 def venue_activities(deps: WorkerDeps) -> list[Any]:

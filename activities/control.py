@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
 
 from basis.clock import Clock, utc_now
-from models.messages import ControlChange, ControlStateView
+from models.domain import GLOBAL_SCOPE, user_scope
+from models.messages import ControlChange, ControlStateView, EntryGate
 from models.tables import AuditEvent, ControlState
 
 
@@ -26,9 +28,38 @@ def _view(row: ControlState) -> ControlStateView:
 
 
 class ControlActivities:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock = utc_now):
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        clock: Clock = utc_now,
+        kill_switch: Path | None = None,
+    ):
         self._sessions = sessions
         self._clock = clock
+        self._kill_switch = kill_switch
+
+    @activity.defn(name="entry_gate")
+    async def entry_gate(self, user_id: uuid.UUID) -> EntryGate:
+        """May this user open a position now? Checks, in order: the kill-switch file, the
+        global emergency stop and pause, the user's own pause. Closes are never gated."""
+        if self._kill_switch is not None and self._kill_switch.exists():
+            return EntryGate(allowed=False, reason="kill_switch")
+        async with self._sessions() as session:
+            rows = await session.exec(
+                select(ControlState).where(
+                    col(ControlState.scope).in_([GLOBAL_SCOPE, user_scope(user_id)])
+                )
+            )
+            states = {r.scope: r for r in rows.all()}
+        g = states.get(GLOBAL_SCOPE)
+        if g is not None and g.emergency_stop:
+            return EntryGate(allowed=False, reason="emergency_stop")
+        if g is not None and g.paused:
+            return EntryGate(allowed=False, reason="paused")
+        u = states.get(user_scope(user_id))
+        if u is not None and u.paused:
+            return EntryGate(allowed=False, reason="user_paused")
+        return EntryGate(allowed=True)
 
     @activity.defn(name="apply_control_change")
     async def apply_control_change(self, change: ControlChange) -> ControlStateView:

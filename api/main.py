@@ -11,7 +11,7 @@ from temporalio.client import Client
 
 from api.errors import install_error_handlers
 from api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
-from api.routes import control, health
+from api.routes import control, health, intents, positions
 from api.temporal import TemporalConnector
 from basis.config import Settings, get_settings
 from basis.db import create_engine, session_factory
@@ -47,6 +47,8 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
     v1 = APIRouter(prefix=API_PREFIX)
     v1.include_router(health.router)
     v1.include_router(control.router)
+    v1.include_router(intents.router)
+    v1.include_router(positions.router)
     app.include_router(v1)
 
     if settings.api.cors_origins:

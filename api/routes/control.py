@@ -8,10 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Header
 from pydantic import BaseModel, Field
 
+from api.auth import CurrentUser
 from api.deps import SessionDep, SettingsDep, TemporalDep
 from api.services import control
 from basis.logging import correlation_id
-from models.domain import GLOBAL_SCOPE
+from models.domain import GLOBAL_SCOPE, user_scope
 from models.messages import ControlChange, ControlStateView
 
 router = APIRouter(prefix="/control", tags=["control"])
@@ -49,6 +50,35 @@ async def pause(
         paused=True,
         reason=body.reason,
         actor=actor,
+        correlation_id=correlation_id.get(),
+    )
+    return await control.apply_change(client, settings, change)
+
+
+@router.post("/me/pause", response_model=ControlStateView)
+async def pause_me(
+    body: PauseRequest, user: CurrentUser, client: TemporalDep, settings: SettingsDep
+) -> ControlStateView:
+    """Stop new entries for your own account. Your open positions stay monitored."""
+    change = ControlChange(
+        scope=user_scope(user.id),
+        paused=True,
+        reason=body.reason,
+        actor=f"user:{user.id}",
+        correlation_id=correlation_id.get(),
+    )
+    return await control.apply_change(client, settings, change)
+
+
+@router.post("/me/resume", response_model=ControlStateView)
+async def resume_me(
+    body: PauseRequest, user: CurrentUser, client: TemporalDep, settings: SettingsDep
+) -> ControlStateView:
+    change = ControlChange(
+        scope=user_scope(user.id),
+        paused=False,
+        reason=body.reason,
+        actor=f"user:{user.id}",
         correlation_id=correlation_id.get(),
     )
     return await control.apply_change(client, settings, change)

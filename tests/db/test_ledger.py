@@ -117,7 +117,9 @@ async def test_a_full_open_and_close_leaves_an_exact_pnl_split_and_an_audit_trai
     )
     async with session_factory(db_engine)() as s:
         p = await s.get(Position, inp.position_id)
-        audit = [a.action for a in (await s.exec(select(AuditEvent).order_by(col(AuditEvent.id)))).all()]
+        audit = [
+            a.action for a in (await s.exec(select(AuditEvent).order_by(col(AuditEvent.id)))).all()
+        ]
         buys = (await s.exec(select(Fill).where(Fill.side == "buy"))).all()
     assert p is not None
     assert p.status is PositionStatus.CLOSED
