@@ -323,3 +323,57 @@ class StepProgress(Message):
     step: str
     detail: str | None = None
     updated_at: datetime | None = None
+
+
+# ---- cycles ------------------------------------------------------------------------------------
+
+
+class ScanReport(Message):
+    """One intent-scan cycle."""
+
+    evaluated: int
+    woken: int
+    skipped: dict[str, int] = {}
+    """Pending intents not woken, counted by reason code."""
+    market_at: datetime | None = None
+    duration_ms: float = 0.0
+
+
+class MonitorRange(Message):
+    """A slice of accounts with open positions, by user id (keyset bounds, ``lo`` inclusive,
+    ``hi`` exclusive; None = unbounded)."""
+
+    lo: UUID | None = None
+    hi: UUID | None = None
+
+
+class MonitorPlan(Message):
+    market_ref: str
+    """Key of the market snapshot stored for this cycle (the snapshot itself stays out of
+    workflow history)."""
+    ranges: list[MonitorRange]
+    positions: int
+
+
+class ExitOrder(Message):
+    position_id: UUID
+    user_id: UUID
+    reason: str
+    urgent: bool
+
+
+class MonitorBatchResult(Message):
+    evaluated: int
+    exits: list[ExitOrder] = []
+    rebalances: list[UUID] = []
+    warnings: int = 0
+    errors: int = 0
+
+
+class MonitorReport(Message):
+    positions: int
+    evaluated: int
+    exits_started: int
+    rebalances: int
+    errors: int
+    duration_ms: float

@@ -36,6 +36,9 @@ PLACE_HEDGE = "place_hedge"
 HEDGE_FILL = "hedge_fill"
 SHORT_STATE = "short_state"
 SETTLE_CLOSE = "settle_close"
+SCAN_INTENTS = "scan_intents"
+PLAN_MONITOR = "plan_monitor"
+MONITOR_BATCH = "monitor_batch"
 
 
 async def run(
