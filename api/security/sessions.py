@@ -1,0 +1,86 @@
+"""Session tokens (HS256 JWT under a key derived from the server secret) and CSRF tokens bound
+to the session (HMAC of the session id), for the double-submit check on state changes."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import jwt
+
+ISSUER = "asgard-basis"
+AUDIENCE = "asgard-basis-session"
+ALGORITHM = "HS256"
+
+
+class SessionError(Exception):
+    """The token is missing, forged, expired, or meant for something else."""
+
+
+@dataclass(frozen=True, slots=True)
+class SessionClaims:
+    user_id: uuid.UUID
+    session_id: str
+    expires_at: datetime
+
+
+def _key(server_secret: str, purpose: str) -> bytes:
+    # Separate keys per purpose: a CSRF token can never verify as a session and vice versa.
+    return hmac.new(server_secret.encode(), f"basis:{purpose}".encode(), hashlib.sha256).digest()
+
+
+def issue_session(
+    server_secret: str, user_id: uuid.UUID, now: datetime, ttl: timedelta
+) -> tuple[str, SessionClaims]:
+    sid = secrets.token_urlsafe(24)
+    exp = now + ttl
+    token = jwt.encode(
+        {
+            "sub": str(user_id),
+            "sid": sid,
+            "iss": ISSUER,
+            "aud": AUDIENCE,
+            "iat": int(now.timestamp()),
+            "nbf": int(now.timestamp()),
+            "exp": int(exp.timestamp()),
+        },
+        _key(server_secret, "session"),
+        algorithm=ALGORITHM,
+    )
+    return token, SessionClaims(user_id=user_id, session_id=sid, expires_at=exp)
+
+
+def verify_session(server_secret: str, token: str, now: datetime) -> SessionClaims:
+    try:
+        claims = jwt.decode(
+            token,
+            _key(server_secret, "session"),
+            algorithms=[ALGORITHM],  # pinned: "none" or RS/ES tricks are refused
+            audience=AUDIENCE,
+            issuer=ISSUER,
+            options={"require": ["exp", "sub", "sid", "iss", "aud"], "verify_exp": False},
+        )
+    except jwt.PyJWTError as exc:
+        raise SessionError(f"invalid session token: {exc}") from exc
+    exp = datetime.fromtimestamp(int(claims["exp"]), tz=now.tzinfo)
+    if exp <= now:
+        raise SessionError("session expired")
+    try:
+        uid = uuid.UUID(claims["sub"])
+    except ValueError as exc:
+        raise SessionError("invalid session subject") from exc
+    return SessionClaims(user_id=uid, session_id=str(claims["sid"]), expires_at=exp)
+
+
+def csrf_token(server_secret: str, session_id: str) -> str:
+    return hmac.new(_key(server_secret, "csrf"), session_id.encode(), hashlib.sha256).hexdigest()
+
+
+def csrf_ok(server_secret: str, session_id: str, presented: str | None) -> bool:
+    if not presented:
+        return False
+    return hmac.compare_digest(csrf_token(server_secret, session_id), presented)
