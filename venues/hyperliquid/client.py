@@ -359,7 +359,7 @@ class HyperliquidClient:
         requested = o.orig_size if o.orig_size is not None else o.size
         filled = found.filled_size
         fills = await self._fills_of(o.oid, filled, since=o.timestamp) if filled > 0 else ()
-        if found.status == "filled":
+        if filled > 0 and filled >= requested:
             outcome = OrderOutcome.FILLED
         elif filled > 0:
             outcome = OrderOutcome.PARTIALLY_FILLED

@@ -235,10 +235,11 @@ class OrderStatus:
 
     @property
     def filled_size(self) -> Decimal:
-        orig = self.order.orig_size if self.order.orig_size is not None else self.order.size
-        if self.status == "filled":
-            return orig
-        return orig - self.order.size
+        """Original minus remaining size (the venue reports a filled order's remaining size
+        as 0)."""
+        if self.order.orig_size is None:
+            return self.order.size if self.status == "filled" else Decimal(0)
+        return self.order.orig_size - self.order.size
 
     @property
     def is_open(self) -> bool:
