@@ -8,6 +8,7 @@ and say whether a retry is safe. See docs/venues/hyperliquid.md.
 
 from venues.hyperliquid.client import HyperliquidClient
 from venues.hyperliquid.errors import (
+    ActionExpired,
     ActionRejected,
     BadSignature,
     ConnectionFailed,
@@ -55,6 +56,7 @@ from venues.hyperliquid.types import (
 from venues.hyperliquid.venue import HyperliquidVenue
 
 __all__ = [
+    "ActionExpired",
     "ActionRejected",
     "AssetContext",
     "AssetInfo",

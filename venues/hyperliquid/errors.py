@@ -113,6 +113,13 @@ class InvalidNonce(ActionRejected):
     retryable = True
 
 
+class ActionExpired(ActionRejected):
+    """The action arrived after its ``expiresAfter``: refused, nothing applied."""
+
+    code = "hyperliquid.action_expired"
+    retryable = True
+
+
 class OrderRejected(HyperliquidError):
     """A per-order rejection inside an accepted order action, or the recorded rejection of an
     earlier attempt with the same cloid."""
@@ -205,4 +212,7 @@ def action_error(message: str) -> ActionRejected:
         return BadSignature(message, venue_message=message)
     if message.startswith("Invalid nonce"):
         return InvalidNonce(message, venue_message=message)
+    if "expired" in message.lower():
+        # Wording unconfirmed on the live venue; the emulator says "Action expired: ...".
+        return ActionExpired(message, venue_message=message)
     return ActionRejected(message, venue_message=message)

@@ -75,11 +75,27 @@ class HyperliquidVenue:
         self._set_universe(parse.parse_meta(meta))
 
     @classmethod
-    async def connect(cls, base_url: str, **kwargs: Any) -> HyperliquidVenue:
-        api = API(base_url.rstrip("/"), kwargs.get("timeout", 10.0))
+    async def connect(
+        cls,
+        base_url: str,
+        *,
+        timeout: float = 10.0,
+        order_ttl: timedelta = timedelta(seconds=8),
+        settle_margin: timedelta = timedelta(seconds=2),
+        nonces: NonceSource | None = None,
+    ) -> HyperliquidVenue:
+        """Fetch the perp universe once and build the venue (share it process-wide)."""
+        api = API(base_url.rstrip("/"), timeout)
         meta = await call(api.post, "/info", {"type": "meta"})
         parse.parse_meta(meta)  # refuse a malformed universe before building anything
-        return cls(base_url, meta, **kwargs)
+        return cls(
+            base_url,
+            meta,
+            timeout=timeout,
+            order_ttl=order_ttl,
+            settle_margin=settle_margin,
+            nonces=nonces,
+        )
 
     # ---- universe ---------------------------------------------------------------------------
 

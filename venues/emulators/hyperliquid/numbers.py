@@ -36,7 +36,9 @@ def to_tick(px: Decimal, sz_decimals: int, rounding: str = ROUND_HALF_EVEN) -> D
         q = px.quantize(Decimal(1).scaleb(-places), rounding=rounding)
         if valid_price(q, sz_decimals):
             return q.normalize() if q != q.to_integral_value() else q.quantize(Decimal(1))
-    return px.quantize(Decimal(1), rounding=rounding)
+        if q <= 0:
+            break
+    return Decimal(1).scaleb(-(6 - sz_decimals))  # below the smallest step: the smallest step
 
 
 def usd(x: Decimal) -> Decimal:
