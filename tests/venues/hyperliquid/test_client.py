@@ -263,3 +263,17 @@ async def test_the_client_signs_as_mainnet_only_for_the_mainnet_url(hl: Served) 
     assert (await connect(hl)).is_mainnet is False
     meta = {"universe": [{"name": "SOL", "szDecimals": 2, "maxLeverage": 20}]}
     assert HyperliquidVenue(MAINNET_API_URL + "/", meta).is_mainnet is True
+
+
+async def test_user_funding_pages_past_the_venues_500_row_limit(
+    hl: Served, client: HyperliquidClient
+) -> None:
+    await client.market_order(
+        "SOL", OrderSide.SELL, Decimal(1), slippage_bps=BPS_50, cloid=make_cloid("uf", 1)
+    )
+    hl.emulator.advance(timedelta(hours=600))
+    payments = await client.funding_payments(START)
+    assert len(payments) == 600
+    assert all(b.time - a.time == timedelta(hours=1) for a, b in itertools.pairwise(payments))
+    # A short of 1 at 100 receives 1 x 100 x 0.0000125 = 0.00125 an hour.
+    assert {p.usdc for p in payments} == {Decimal("0.00125")}

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
@@ -39,6 +40,7 @@ from venues.market import MarketSource, SimClock
 _UNDESERIALISABLE = "Failed to deserialize the JSON body into the target type"
 _SERVING_FAULTS = {"latency", "http_error", "timeout", "lost_response"}
 _RULES = TypeAdapter(list[FaultRule])
+log = logging.getLogger(__name__)
 
 
 class _DroppedResponse(Response):
@@ -76,6 +78,8 @@ def create_app(
 
     async def serve(point: str, act: Callable[[], Any]) -> Response:
         rule = emu.faults.pick(point, kinds=_SERVING_FAULTS)
+        if rule is not None:
+            log.info("injecting %s at %s", rule.kind, point)
         if rule is not None and rule.kind == "latency":
             await asyncio.sleep(rule.delay_s)
         elif rule is not None and rule.kind == "http_error":
@@ -110,6 +114,7 @@ def create_app(
             partial = emu.faults.pick(point, kinds={"partial_fill"})
             if partial is not None:
                 fraction = Decimal(str(partial.params.get("fraction", "0.5")))
+                log.info("injecting partial_fill (%s) at %s", fraction, point)
 
         def act() -> Any:
             return exchange.handle(emu, body, fill_fraction=fraction)[0]

@@ -58,6 +58,11 @@ class HyperliquidEmulator:
         self.lock = threading.RLock()
         loaded = st.load(state_file) if state_file is not None else None
         self.state = loaded or st.EmulatorState(last_catchup_ms=ms(clock.now()))
+        behind = self.state.last_catchup_ms - ms(clock.now())
+        if behind > 0:
+            # Restarted with a clock behind the saved venue (it ran fast before): move the
+            # clock forward, never the venue's history backward.
+            clock.advance(timedelta(milliseconds=behind))
 
     # ---- persistence ------------------------------------------------------------------------
 
@@ -145,12 +150,13 @@ class HyperliquidEmulator:
                 t0 = last
                 hour = (last // HOUR_MS + 1) * HOUR_MS
                 while hour <= now:
-                    self._segment(t0, hour)
-                    self._settle_funding(hour, points.get(hour))
+                    changed |= self._segment(t0, hour)
+                    changed |= self._settle_funding(hour, points.get(hour))
                     t0 = hour
                     hour += HOUR_MS
-                self._segment(t0, now)
-                changed = True
+                changed |= self._segment(t0, now)
+            # Advancing the catch-up mark alone need not be saved: replaying an uneventful
+            # stretch of a deterministic market from an older mark changes nothing.
             self.state.last_catchup_ms = now
             return changed
 
@@ -176,17 +182,19 @@ class HyperliquidEmulator:
             if o.status == "open":
                 o.status, o.status_ts = status, now_ms
 
-    def _segment(self, a_ms: int, b_ms: int) -> None:
+    def _segment(self, a_ms: int, b_ms: int) -> bool:
         if not self._active() or b_ms <= a_ms:
-            return
+            return False
         lo, hi = self.market.price_range(from_ms(a_ms), from_ms(b_ms))
         end = self.prices(b_ms)
         low, high = self._scaled(end, lo), self._scaled(end, hi)
-        self._fill_resting(low, high, b_ms)
+        changed = self._fill_resting(low, high, b_ms)
         for address in list(self.state.accounts):
-            self._check_liquidation(address, low, high, b_ms)
+            changed |= self._check_liquidation(address, low, high, b_ms)
+        return changed
 
-    def _fill_resting(self, low: m.Prices, high: m.Prices, at_ms: int) -> None:
+    def _fill_resting(self, low: m.Prices, high: m.Prices, at_ms: int) -> bool:
+        changed = False
         for acct in self.state.accounts.values():
             for o in sorted(acct.orders.values(), key=lambda o: o.oid):
                 if o.status != "open":
@@ -198,6 +206,7 @@ class HyperliquidEmulator:
                 )
                 if not crossed:
                     continue
+                changed = True
                 size = o.sz
                 if o.reduce_only:
                     pos = acct.positions.get(o.asset)
@@ -224,12 +233,14 @@ class HyperliquidEmulator:
                 o.sz -= size
                 o.status = "filled" if o.sz == 0 else "canceled"
                 o.status_ts = at_ms
+        return changed
 
-    def _check_liquidation(self, address: str, low: m.Prices, high: m.Prices, at_ms: int) -> None:
+    def _check_liquidation(self, address: str, low: m.Prices, high: m.Prices, at_ms: int) -> bool:
         acct = self.state.accounts[address]
         positions = m.open_positions(acct)
         if not positions:
-            return
+            return False
+        liquidated = False
         u = self.cfg.universe
         cross = [a for a, _ in positions if m.is_cross(acct, a, self.default_leverage(a))]
 
@@ -238,7 +249,7 @@ class HyperliquidEmulator:
             return m.cross_value(acct, px, d) - m.cross_maintenance(acct, px, u, d)
 
         if cross:
-            self._liquidate_if(acct, cross, cross_excess, low, high, at_ms)
+            liquidated |= self._liquidate_if(acct, cross, cross_excess, low, high, at_ms)
         for a, _ in positions:
             if a in cross:
                 continue
@@ -247,7 +258,8 @@ class HyperliquidEmulator:
                 pos = acct.positions[a]
                 return m.isolated_equity(pos, px.mark[a]) - m.maintenance(pos, u[a], px.mark[a])
 
-            self._liquidate_if(acct, [a], iso_excess, low, high, at_ms)
+            liquidated |= self._liquidate_if(acct, [a], iso_excess, low, high, at_ms)
+        return liquidated
 
     def _liquidate_if(
         self,
@@ -257,10 +269,10 @@ class HyperliquidEmulator:
         low: m.Prices,
         high: m.Prices,
         at_ms: int,
-    ) -> None:
+    ) -> bool:
         f_lo, f_hi = excess(low), excess(high)
         if f_lo >= 0 and f_hi >= 0:
-            return
+            return False
         # Equity and maintenance are both linear in the price: find where they meet.
         sol = self.cfg.asset("SOL")
         i = sol[0] if sol else 0
@@ -298,12 +310,15 @@ class HyperliquidEmulator:
         # The venue's insurance absorbs a loss beyond the collateral.
         acct.perp_usdc = max(acct.perp_usdc, ZERO)
         self.state.liquidations += 1
+        return True
 
-    def _settle_funding(self, hour_ms: int, rate: Decimal | None) -> None:
+    def _settle_funding(self, hour_ms: int, rate: Decimal | None) -> bool:
         px = self.prices(hour_ms)
         hourly = rate if rate is not None else px.funding_rate
+        paid = False
         for acct in self.state.accounts.values():
             for a, _ in m.open_positions(acct):
+                paid = True
                 pay_funding(
                     acct,
                     asset=a,
@@ -313,6 +328,7 @@ class HyperliquidEmulator:
                     rate=hourly,
                     time_ms=hour_ms,
                 )
+        return paid
 
     # ---- housekeeping -----------------------------------------------------------------------
 
