@@ -15,6 +15,8 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from starlette.responses import PlainTextResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from basis.ports import free_port
 from models.domain import Asset
@@ -104,6 +106,63 @@ class Served:
         return data
 
 
+class _Switchboard:
+    """One uvicorn server for the whole session, passing each request to the emulator app
+    of the current test: starting and stopping a server per test costs more than the test."""
+
+    def __init__(self) -> None:
+        self.app: ASGIApp | None = None
+        self.server: uvicorn.Server | None = None
+        self.thread: threading.Thread | None = None
+        self.base_url = ""
+        self._lock = threading.Lock()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        app = self.app
+        if app is None:
+            await PlainTextResponse("no emulator mounted", status_code=503)(scope, receive, send)
+            return
+        await app(scope, receive, send)
+
+    def start(self) -> str:
+        with self._lock:
+            if self.server is None:
+                port = free_port()
+                self.server = uvicorn.Server(
+                    uvicorn.Config(
+                        self,
+                        host="127.0.0.1",
+                        port=port,
+                        log_level="critical",
+                        lifespan="off",
+                        timeout_graceful_shutdown=1,
+                    )
+                )
+                self.thread = threading.Thread(target=self.server.run, daemon=True)
+                self.thread.start()
+                deadline = time.monotonic() + 10
+                while not self.server.started:
+                    if time.monotonic() > deadline or not self.thread.is_alive():
+                        raise RuntimeError("the emulator server did not start")
+                    time.sleep(0.005)
+                self.base_url = f"http://127.0.0.1:{port}"
+            return self.base_url
+
+    def stop(self) -> None:
+        if self.server is not None and self.thread is not None:
+            self.server.should_exit = True
+            self.thread.join(timeout=10)
+
+
+_BOARD = _Switchboard()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _emulator_server() -> Iterator[None]:
+    yield
+    _BOARD.stop()
+
+
 def serve(
     market: MarketSource,
     clock: SimClock,
@@ -111,34 +170,16 @@ def serve(
     state_file: Path | None = None,
     config: EmulatorConfig | None = None,
 ) -> Iterator[Served]:
-    """The emulator on a free local port, in a uvicorn thread, for the duration."""
+    """A fresh emulator served on a real local port (uvicorn) for the duration."""
     faults = FaultInjector(seed=1)
     app = create_app(market, clock, faults=faults, state_file=state_file, config=config)
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            host="127.0.0.1",
-            port=port,
-            log_level="critical",
-            lifespan="off",
-            timeout_graceful_shutdown=1,
-        )
-    )
-    thread = threading.Thread(target=server.run, name=f"hl-emulator-{port}", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the emulator did not start")
-        time.sleep(0.005)
-    base = f"http://127.0.0.1:{port}"
+    base = _BOARD.start()
+    _BOARD.app = app
     try:
         with httpx.Client(base_url=base, timeout=10) as http:
             yield Served(base, app.state.emulator, clock, faults, http)
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+        _BOARD.app = None
 
 
 @pytest.fixture
