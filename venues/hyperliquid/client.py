@@ -13,43 +13,26 @@ asks again by cloid and either finds the order or knows it will never exist.
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from hyperliquid.utils import signing as sdk_signing
-from hyperliquid.utils.types import Cloid
 
 from models.domain import OrderSide
 from venues.hyperliquid import parse
-from venues.hyperliquid.errors import (
-    ActionRejected,
-    HyperliquidError,
-    OutcomeUnknown,
-    TransportError,
-    action_error,
-    order_error,
-    rejected_status_error,
-)
+from venues.hyperliquid.errors import ActionRejected
+from venues.hyperliquid.placement import OrderPlacement
 from venues.hyperliquid.rounding import round_size, slippage_price, to_wire
-from venues.hyperliquid.signing import Signer, prepare_user_signed
+from venues.hyperliquid.session import statuses
+from venues.hyperliquid.signing import prepare_user_signed
 from venues.hyperliquid.types import (
     CancelOutcome,
-    Fill,
-    FundingPayment,
-    OpenOrder,
-    OrderOutcome,
     OrderRequest,
     OrderResult,
-    OrderStatus,
     Tif,
-    UserState,
     check_cloid,
 )
-from venues.hyperliquid.venue import HyperliquidVenue
 
 _USD_CLASS_TRANSFER = "HyperliquidTransaction:UsdClassTransfer"
 _APPROVE_AGENT = "HyperliquidTransaction:ApproveAgent"
@@ -59,44 +42,11 @@ _APPROVE_AGENT_TYPES = (
     {"name": "agentName", "type": "string"},
     {"name": "nonce", "type": "uint64"},
 )
-_FILL_LOOKBACK_MS = 60_000
 
 
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
-class HyperliquidClient:
-    def __init__(
-        self,
-        venue: HyperliquidVenue,
-        signer: Signer,
-        *,
-        account_address: str | None = None,
-    ) -> None:
-        self.venue = venue
-        self.signer = signer
-        self.address = (account_address or signer.address).lower()
-        """The account traded: the master when ``signer`` is an API wallet."""
-
-    # ---- reads of this account --------------------------------------------------------------
-
-    async def user_state(self) -> UserState:
-        return await self.venue.user_state(self.address)
-
-    async def open_orders(self) -> list[OpenOrder]:
-        return await self.venue.open_orders(self.address)
-
-    async def order_status(self, order: int | str) -> OrderStatus | None:
-        return await self.venue.order_status(self.address, order)
-
-    async def fills(self, start: datetime | None = None, end: datetime | None = None) -> list[Fill]:
-        return await self.venue.user_fills(self.address, start, end)
-
-    async def funding_payments(
-        self, start: datetime, end: datetime | None = None
-    ) -> list[FundingPayment]:
-        return await self.venue.user_funding(self.address, start, end)
+class HyperliquidClient(OrderPlacement):
+    """One user's signed actions. Reads of the account (``user_state``, ``open_orders``,
+    ``order_status``, ``fills``, ``funding_payments``) come from ``AccountSession``."""
 
     # ---- orders -----------------------------------------------------------------------------
 
@@ -169,8 +119,7 @@ class HyperliquidClient:
             "type": "cancelByCloid",
             "cancels": [{"asset": asset.index, "cloid": check_cloid(cloid)}],
         }
-        statuses = _statuses(await self._send_l1(action))
-        status = statuses[0]
+        status = statuses(await self._send_l1(action))[0]
         if status == "success":
             return CancelOutcome.CANCELED
         if isinstance(status, dict) and "error" in status:
@@ -267,215 +216,6 @@ class HyperliquidClient:
             del action["agentName"]
         await self._post(action, signature.to_wire(), nonce, None)
 
-    # ---- placement internals ----------------------------------------------------------------
-
-    async def _existing(self, cloid: str, prior_attempt: bool) -> OrderStatus | None:
-        found = await self.order_status(cloid)
-        if found is None and prior_attempt:
-            await self._sleep_past(_now_ms() + self._ttl_ms())
-            found = await self.order_status(cloid)
-        return found
-
-    async def _place(
-        self,
-        cloid: str,
-        build: Callable[[], Awaitable[OrderRequest]],
-        prior_attempt: bool,
-    ) -> OrderResult:
-        existing = await self._existing(cloid, prior_attempt)
-        if existing is not None:
-            return await self._from_status(existing, replayed=True)
-        order = await build()
-        asset = self.venue.asset(order.coin)
-        wire = sdk_signing.order_request_to_order_wire(
-            {
-                "coin": order.coin,
-                "is_buy": order.is_buy,
-                "sz": float(order.size),
-                "limit_px": float(order.price),
-                "order_type": {"limit": {"tif": order.tif.value}},
-                "reduce_only": order.reduce_only,
-                "cloid": Cloid(order.cloid),
-            },
-            asset.index,
-        )
-        if wire["p"] != to_wire(order.price) or wire["s"] != to_wire(order.size):
-            raise ValueError(f"{order} is not exactly representable on the wire")
-        action = sdk_signing.order_wires_to_order_action([wire])
-        nonce = self.venue.nonces.next(self.signer.address)
-        expires_after = nonce + self._ttl_ms()
-        try:
-            response = await self._post_signed_l1(action, nonce, expires_after)
-        except TransportError as exc:
-            if not exc.maybe_applied:
-                raise
-            return await self._settle(order, expires_after, exc)
-        return await self._from_response(order, response)
-
-    async def _settle(
-        self, order: OrderRequest, expires_after: int, cause: HyperliquidError
-    ) -> OrderResult:
-        """The placement may or may not have happened: find out by cloid."""
-        try:
-            found = await self.order_status(order.cloid)
-        except TransportError:
-            found = None
-        if found is None:
-            # Past its expiry the venue refuses the action, so the answer becomes final.
-            await self._sleep_past(expires_after)
-            found = await self.order_status(order.cloid)
-        if found is None:
-            raise cause  # never applied, and never will be: a plain retry is safe
-        return await self._from_status(found, replayed=True)
-
-    async def _from_response(self, order: OrderRequest, response: Any) -> OrderResult:
-        status = _statuses(response)[0]
-        if not isinstance(status, dict):
-            raise parse.BadResponse(f"order: unexpected status {status!r}")
-        if "error" in status:
-            raise order_error(str(status["error"]), cloid=order.cloid)
-        if "filled" in status:
-            filled = status["filled"]
-            oid = int(filled["oid"])
-            total = Decimal(str(filled["totalSz"]))
-            avg = Decimal(str(filled["avgPx"]))
-            fills = await self._fills_of(oid, total, recent=True)
-            outcome = OrderOutcome.FILLED if total >= order.size else OrderOutcome.PARTIALLY_FILLED
-            return OrderResult(order.cloid, oid, outcome, order.size, total, avg, fills)
-        if "resting" in status:
-            # A GTC may have filled in part before resting: the status says how much.
-            oid = int(status["resting"]["oid"])
-            found = await self.order_status(oid)
-            if found is None:
-                raise parse.BadResponse(f"order {oid} rests but the venue cannot find it")
-            return await self._from_status(found, replayed=False)
-        raise parse.BadResponse(f"order: unexpected status {status!r}")
-
-    async def _from_status(self, found: OrderStatus, *, replayed: bool) -> OrderResult:
-        o = found.order
-        cloid = o.cloid or ""
-        if found.is_rejected:
-            raise rejected_status_error(found.status, cloid=o.cloid)
-        requested = o.orig_size if o.orig_size is not None else o.size
-        filled = found.filled_size
-        fills = await self._fills_of(o.oid, filled, since=o.timestamp) if filled > 0 else ()
-        if filled > 0 and filled >= requested:
-            outcome = OrderOutcome.FILLED
-        elif filled > 0:
-            outcome = OrderOutcome.PARTIALLY_FILLED
-        elif found.is_open:
-            outcome = OrderOutcome.RESTING
-        else:
-            outcome = OrderOutcome.CANCELED
-        avg = _avg_px(fills)
-        return OrderResult(cloid, o.oid, outcome, requested, filled, avg, fills, replayed)
-
-    async def _fills_of(
-        self,
-        oid: int,
-        expected: Decimal,
-        *,
-        since: datetime | None = None,
-        recent: bool = False,
-    ) -> tuple[Fill, ...]:
-        """The order's fills. ``recent``: it was just placed, so its fills are among the
-        latest (this avoids comparing our clock with the venue's). Otherwise from the order's
-        own venue timestamp."""
-        if recent or since is None:
-            found = await self.fills()
-        else:
-            found = await self.fills(parse.ms_to_dt(parse.dt_to_ms(since) - _FILL_LOOKBACK_MS))
-        fills = tuple(
-            sorted((f for f in found if f.oid == oid), key=lambda f: (f.time, f.tid or 0))
-        )
-        got = sum((f.sz for f in fills), Decimal(0))
-        if got != expected:
-            raise parse.BadResponse(f"order {oid}: fills add up to {got}, venue reports {expected}")
-        return fills
-
-    # ---- sending ----------------------------------------------------------------------------
-
-    def _ttl_ms(self) -> int:
-        return int(self.venue.order_ttl.total_seconds() * 1000)
-
-    async def _sleep_past(self, deadline_ms: int) -> None:
-        margin_ms = int(self.venue.settle_margin.total_seconds() * 1000)
-        delay = (deadline_ms + margin_ms - _now_ms()) / 1000
-        if delay > 0:
-            await asyncio.sleep(delay)
-
-    async def _send_l1(self, action: Mapping[str, Any], *, idempotent: bool = True) -> Any:
-        nonce = self.venue.nonces.next(self.signer.address)
-        return await self._post_signed_l1(action, nonce, None, idempotent=idempotent)
-
-    async def _post_signed_l1(
-        self,
-        action: Mapping[str, Any],
-        nonce: int,
-        expires_after: int | None,
-        *,
-        idempotent: bool = True,
-    ) -> Any:
-        signature = await self.signer.sign_l1_action(
-            action,
-            nonce=nonce,
-            vault_address=None,
-            expires_after=expires_after,
-            is_mainnet=self.venue.is_mainnet,
-        )
-        return await self._post(
-            action, signature.to_wire(), nonce, expires_after, idempotent=idempotent
-        )
-
-    async def _post(
-        self,
-        action: Mapping[str, Any],
-        signature: dict[str, Any],
-        nonce: int,
-        expires_after: int | None,
-        *,
-        idempotent: bool = True,
-    ) -> Any:
-        payload = {
-            "action": dict(action),
-            "nonce": nonce,
-            "signature": signature,
-            "vaultAddress": None,
-            "expiresAfter": expires_after,
-        }
-        try:
-            response = await self.venue.post_exchange(payload)
-        except TransportError as exc:
-            if exc.maybe_applied and not idempotent:
-                raise OutcomeUnknown(
-                    f"{action['type']} may or may not have been applied: {exc}", nonce=nonce
-                ) from exc
-            raise
-        if not isinstance(response, dict) or "status" not in response:
-            raise parse.BadResponse(f"exchange: unexpected response {str(response)[:200]}")
-        if response["status"] == "err":
-            raise action_error(str(response.get("response")))
-        if response["status"] != "ok":
-            raise parse.BadResponse(f"exchange: unexpected status {response['status']!r}")
-        return response
-
 
 async def _ready(order: OrderRequest) -> OrderRequest:
     return order
-
-
-def _statuses(response: Any) -> list[Any]:
-    try:
-        statuses = response["response"]["data"]["statuses"]
-    except (KeyError, TypeError):
-        raise parse.BadResponse(f"exchange: no statuses in {str(response)[:200]}") from None
-    if not isinstance(statuses, list) or len(statuses) != 1:
-        raise parse.BadResponse(f"exchange: expected one status, got {statuses!r}")
-    return statuses
-
-
-def _avg_px(fills: tuple[Fill, ...]) -> Decimal | None:
-    size = sum((f.sz for f in fills), Decimal(0))
-    if size == 0:
-        return None
-    return sum((f.px * f.sz for f in fills), Decimal(0)) / size

@@ -64,6 +64,9 @@ async def call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         result = await asyncio.to_thread(fn, *args, **kwargs)
     except (sdk_error.Error, requests.exceptions.RequestException) as exc:
         raise translate(exc) from exc
+    except (KeyError, TypeError) as exc:
+        # The SDK indexes error bodies blindly (a 4xx whose JSON lacks "code"/"msg").
+        raise BadResponse(f"unexpected answer from the venue: {exc!r}") from exc
     if isinstance(result, dict) and set(result) == {"error"}:
         # The SDK's stand-in for a body that was not JSON.
         raise BadResponse(str(result["error"])[:500])

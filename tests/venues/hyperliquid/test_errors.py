@@ -64,3 +64,15 @@ def test_every_error_has_a_distinct_code_for_temporal() -> None:
     classes = [c for c in vars(e).values() if isinstance(c, type) and issubclass(c, Exception)]
     codes = [c.code for c in classes if issubclass(c, e.HyperliquidError)]
     assert len(codes) == len(set(codes))
+
+
+async def test_an_error_body_the_sdk_cannot_read_is_a_bad_response() -> None:
+    from venues.hyperliquid.parse import BadResponse
+    from venues.hyperliquid.transport import call
+
+    def sdk_choking_on_a_4xx_body() -> None:
+        raise KeyError("code")
+
+    with pytest.raises(BadResponse) as raised:
+        await call(sdk_choking_on_a_4xx_body)
+    assert raised.value.retryable
