@@ -23,6 +23,7 @@ from venues.hyperliquid.session import AccountSession, now_ms, statuses
 from venues.hyperliquid.types import Fill, OrderOutcome, OrderRequest, OrderResult, OrderStatus
 
 _FILL_LOOKBACK_MS = 60_000
+_FILL_LAG_RETRIES = (0.2, 0.5)
 
 
 class OrderPlacement(AccountSession):
@@ -144,20 +145,29 @@ class OrderPlacement(AccountSession):
         since: datetime | None = None,
         recent: bool = False,
     ) -> tuple[Fill, ...]:
-        """The order's fills. ``recent``: it was just placed, so its fills are among the
-        latest (this avoids comparing our clock with the venue's). Otherwise from the order's
-        own venue timestamp."""
-        if recent or since is None:
-            found = await self.fills()
-        else:
-            found = await self.fills(parse.ms_to_dt(parse.dt_to_ms(since) - _FILL_LOOKBACK_MS))
-        fills = tuple(
-            sorted((f for f in found if f.oid == oid), key=lambda f: (f.time, f.tid or 0))
-        )
-        got = sum((f.sz for f in fills), Decimal(0))
-        if got != expected:
-            raise parse.BadResponse(f"order {oid}: fills add up to {got}, venue reports {expected}")
-        return fills
+        """The order's fills, which must add up to what the venue reports filled.
+
+        ``recent``: it was just placed, so its fills are among the latest (this avoids
+        comparing our clock with the venue's); otherwise they are read from the order's own
+        venue timestamp. An info node may lag the one that matched the order by a block, so a
+        short shortfall is read again before giving up (retryably: a retry finds the order by
+        cloid and reads its fills afresh)."""
+        got = Decimal(0)
+        for delay in (*_FILL_LAG_RETRIES, None):
+            if recent or since is None:
+                found = await self.fills()
+            else:
+                start = parse.ms_to_dt(parse.dt_to_ms(since) - _FILL_LOOKBACK_MS)
+                found = await self.fills(start)
+            fills = tuple(
+                sorted((f for f in found if f.oid == oid), key=lambda f: (f.time, f.tid or 0))
+            )
+            got = sum((f.sz for f in fills), Decimal(0))
+            if got == expected:
+                return fills
+            if delay is not None:
+                await asyncio.sleep(delay)
+        raise parse.BadResponse(f"order {oid}: fills add up to {got}, venue reports {expected}")
 
 
 def _avg_px(fills: tuple[Fill, ...]) -> Decimal | None:

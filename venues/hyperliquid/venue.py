@@ -7,7 +7,7 @@ and account reads by address. ``HyperliquidClient`` adds one user's signer on to
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Hashable
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -20,6 +20,7 @@ from hyperliquid.utils.types import Cloid
 from venues.hyperliquid import parse
 from venues.hyperliquid.errors import UnknownAsset
 from venues.hyperliquid.nonces import NonceSource
+from venues.hyperliquid.paging import read_all
 from venues.hyperliquid.transport import call
 from venues.hyperliquid.types import (
     Agent,
@@ -42,8 +43,6 @@ T = TypeVar("T")
 
 # We trade perps only: an empty spot universe keeps the SDK's constructor off the network.
 _EMPTY_SPOT_META: dict[str, list[Any]] = {"universe": [], "tokens": []}
-FUNDING_PAGE = 500
-FILLS_PAGE = 2000
 
 
 class HyperliquidVenue:
@@ -167,7 +166,7 @@ class HyperliquidVenue:
             raw = await call(self._info.funding_history, coin, start_ms, end_ms)
             return parse.parse_funding_history(raw)
 
-        return await _paginate(page, start, end, FUNDING_PAGE, lambda r: r.time)
+        return await read_all(page, start, end, time_of=_time, key=_time)
 
     # ---- account reads (no signature; by address) --------------------------------------------
 
@@ -199,9 +198,7 @@ class HyperliquidVenue:
             raw = await call(self._info.user_fills_by_time, address, start_ms, end_ms)
             return parse.parse_user_fills(raw)
 
-        return await _paginate(
-            page, start, end, FILLS_PAGE, lambda f: f.time, key=lambda f: (f.tid, f.hash, f.oid)
-        )
+        return await read_all(page, start, end, time_of=_time, key=_fill_key)
 
     async def user_funding(
         self, address: str, start: datetime, end: datetime | None = None
@@ -212,9 +209,7 @@ class HyperliquidVenue:
             raw = await call(self._info.user_funding_history, address, start_ms, end_ms)
             return parse.parse_user_funding(raw)
 
-        return await _paginate(
-            page, start, end, FUNDING_PAGE, lambda r: r.time, key=lambda r: (r.time, r.coin)
-        )
+        return await read_all(page, start, end, time_of=_time, key=lambda r: (r.time, r.coin))
 
     async def ledger_updates(
         self, address: str, start: datetime, end: datetime | None = None
@@ -241,35 +236,10 @@ class HyperliquidVenue:
         return await call(self._api.post, "/exchange", payload)
 
 
-async def _paginate(
-    page: Callable[[int, int | None], Awaitable[list[T]]],
-    start: datetime,
-    end: datetime | None,
-    page_size: int,
-    time_of: Callable[[T], datetime],
-    key: Callable[[T], Hashable] | None = None,
-) -> list[T]:
-    """Walk a time-ranged endpoint that returns at most ``page_size`` rows, oldest first.
+def _time(row: FundingRate | Fill | FundingPayment) -> datetime:
+    return row.time
 
-    The next page starts at the last row's time (not after it): several rows can share a
-    millisecond (one funding payment per coin each hour), so rows already seen are dropped by
-    ``key`` instead.
-    """
-    end_ms = parse.dt_to_ms(end) if end is not None else None
-    start_ms = parse.dt_to_ms(start)
-    out: list[T] = []
-    seen: set[Hashable] = set()
-    while True:
-        rows = await page(start_ms, end_ms)
-        fresh = [r for r in rows if key is None or key(r) not in seen]
-        out.extend(fresh)
-        if key is not None:
-            seen.update(key(r) for r in fresh)
-        if len(rows) < page_size:
-            return out
-        last_ms = parse.dt_to_ms(time_of(rows[-1]))
-        # A full page inside one millisecond would repeat forever: step past it.
-        next_ms = last_ms if (key is not None and fresh and last_ms > start_ms) else last_ms + 1
-        if end_ms is not None and next_ms > end_ms:
-            return out
-        start_ms = next_ms
+
+def _fill_key(f: Fill) -> Hashable:
+    # Fills older than mid-2023 have no trade id; one order's fills then share hash and oid.
+    return f.tid if f.tid is not None else (f.hash, f.oid, f.px, f.sz, f.start_position, f.time)

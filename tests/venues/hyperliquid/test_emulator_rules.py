@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from eth_account import Account
 from hyperliquid.exchange import Exchange
+from hyperliquid.utils.constants import MAINNET_API_URL
 from hyperliquid.utils.types import Cloid
 
 from tests.venues.hyperliquid.conftest import Served
@@ -371,3 +372,37 @@ def test_state_survives_a_restart_from_its_state_file(market, clock, tmp_path) -
     finally:
         with pytest.raises(StopIteration):
             next(again)
+
+
+def test_faults_are_listed_and_cleared_through_the_admin_api(hl: Served, sdk: Exchange) -> None:
+    rule = {"kind": "http_error", "status": 502, "match": "info:allMids"}
+    listed = hl.http.post("/admin/faults", json=[rule]).json()["rules"]
+    assert listed[0]["rule"]["status"] == 502
+    with pytest.raises(Exception, match="502"):
+        sdk.info.all_mids()
+    assert hl.http.delete("/admin/faults").json() == {"rules": []}
+    assert sdk.info.all_mids()["SOL"] == "100.0"
+
+
+def test_a_mainnet_emulator_accepts_mainnet_signatures_only(market, clock) -> None:
+    from tests.venues.hyperliquid.conftest import serve
+    from venues.emulators.hyperliquid import EmulatorConfig
+
+    account = Account.create()
+    for served in serve(market, clock, config=EmulatorConfig(chain="Mainnet")):
+        served.fund(account.address, 1_000)
+        testnet_signed = Exchange(account, served.base_url)  # signs "b" for any other URL
+        assert testnet_signed.update_leverage(3, "SOL")["status"] == "err"
+        mainnet_signed = Exchange(account, served.base_url)
+        mainnet_signed.base_url = MAINNET_API_URL  # sign as mainnet ...
+        mainnet_signed.session.post = _redirect(mainnet_signed.session.post, served.base_url)
+        assert mainnet_signed.update_leverage(3, "SOL")["status"] == "ok"
+
+
+def _redirect(post: Any, base: str) -> Any:
+    """... but send to the emulator."""
+
+    def send(url: str, **kwargs: Any) -> Any:
+        return post(url.replace(MAINNET_API_URL, base), **kwargs)
+
+    return send

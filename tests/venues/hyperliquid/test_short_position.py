@@ -180,3 +180,32 @@ async def test_client_opens_reports_and_closes_a_3x_short_sol_position_under_fau
     fills = await client.fills(START)
     assert [f.direction for f in fills] == ["Open Short", "Close Short", "Close Short"]
     assert hl.account(master.address)["orders"] == 3  # one open, two closes: nothing doubled
+
+
+async def test_funding_on_the_random_walk_is_what_its_market_source_says() -> None:
+    from decimal import ROUND_HALF_EVEN
+
+    from venues.emulators.hyperliquid.numbers import to_tick
+    from venues.market.random_walk import RandomWalkSource
+
+    walk = RandomWalkSource(seed=11)
+    clock = SimClock(START)
+    for served in serve(walk, clock):
+        user = LocalSigner.generate()
+        served.fund(user.address, 10_000)
+        client = HyperliquidClient(await connect(served), user)
+        await client.market_order(
+            "SOL", OrderSide.SELL, Decimal(2), slippage_bps=BPS_50, cloid=make_cloid("rw", 1)
+        )
+        served.emulator.advance(timedelta(hours=3))
+        payments = await client.funding_payments(START)
+        points = walk.funding_history(START, START + timedelta(hours=3, minutes=1))
+        assert [p.time for p in payments] == [p.time for p in points]
+        for paid, point in zip(payments, points, strict=True):
+            oracle = to_tick(walk.state_at(point.time).sol_price, 2)
+            expected = (2 * oracle * point.rate).quantize(Decimal("0.000001"), ROUND_HALF_EVEN)
+            assert (paid.rate, paid.usdc) == (point.rate, expected)
+        history = await client.venue.funding_history("SOL", START - timedelta(hours=5))
+        assert [(h.time, h.rate) for h in history] == [
+            (p.time, p.rate) for p in walk.funding_history(START - timedelta(hours=5), clock.now())
+        ]
