@@ -19,7 +19,7 @@ from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from basis.ports import free_port
-from models.domain import Asset
+from models.domain import Asset, Venue
 from venues.emulators.faults import FaultInjector
 from venues.emulators.hyperliquid import EmulatorConfig, HyperliquidEmulator, create_app
 from venues.hyperliquid import HyperliquidClient, HyperliquidVenue, LocalSigner
@@ -38,6 +38,7 @@ class ScriptedMarket:
         self._steps: list[tuple[datetime, Decimal]] = [(datetime(2000, 1, 1, tzinfo=UTC), price)]
         self._rates: dict[datetime, Decimal] = {}
         self.default_rate = rate
+        self.outages: list[tuple[datetime, datetime]] = []
 
     def set_price(self, at: datetime, price: Decimal) -> None:
         self._steps.append((at, price))
@@ -67,6 +68,9 @@ class ScriptedMarket:
             lst_market_price_sol={Asset.SOL: Decimal(1)},
             staking_apy={},
             protocols=(),
+            outages=frozenset(
+                {Venue.HYPERLIQUID} if any(a <= at < b for a, b in self.outages) else set()
+            ),
         )
 
     def funding_history(self, start: datetime, end: datetime) -> list[FundingPoint]:

@@ -183,3 +183,16 @@ async def test_a_transfer_whose_answer_was_lost_is_reported_as_outcome_unknown(
     assert not raised.value.retryable
     # It did happen: the caller must read the balance before deciding to send it again.
     assert hl.account(user.address)["spot_usdc"] == "100.0"
+
+
+async def test_a_scenario_outage_makes_the_venue_unavailable_until_it_ends(
+    hl: Served, market, clock, client: HyperliquidClient
+) -> None:
+    from datetime import timedelta
+
+    market.outages.append((clock.now(), clock.now() + timedelta(minutes=10)))
+    with pytest.raises(ServerError) as raised:
+        await client.user_state()
+    assert raised.value.status == 503 and raised.value.retryable
+    clock.advance(timedelta(minutes=11))
+    assert (await client.user_state()).positions == ()

@@ -77,6 +77,9 @@ def create_app(
     )
 
     async def serve(point: str, act: Callable[[], Any]) -> Response:
+        if emu.in_outage():
+            # The market scenario has taken the venue down: nothing is served or acted on.
+            return PlainTextResponse("venue outage", status_code=503)
         rule = emu.faults.pick(point, kinds=_SERVING_FAULTS)
         if rule is not None:
             log.info("injecting %s at %s", rule.kind, point)

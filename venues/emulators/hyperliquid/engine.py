@@ -19,6 +19,7 @@ from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
+from models.domain import Venue
 from venues.emulators.faults import FaultInjector
 from venues.emulators.hyperliquid import margin as m
 from venues.emulators.hyperliquid import state as st
@@ -115,6 +116,10 @@ class HyperliquidEmulator:
             marks[i] = to_tick(s.perp_mark * spec.sol_ratio, spec.sz_decimals)
             oracles[i] = to_tick(s.sol_price * spec.sol_ratio, spec.sz_decimals)
         return m.Prices(ms(at), marks, oracles, s.funding_rate, s.premium)
+
+    def in_outage(self) -> bool:
+        """Whether the market scenario has Hyperliquid down right now."""
+        return Venue.HYPERLIQUID in self.market.state_at(self.clock.now()).outages
 
     def book(self, asset: int, px: m.Prices) -> Book:
         return build_book(px.mark[asset], self.cfg.universe[asset], self.cfg)
