@@ -41,6 +41,10 @@ async def test_funding_accrues_hour_by_hour_on_a_fast_clock(market: ScriptedMark
         (Decimal("0.0003"), Decimal("0.3")),
         (Decimal("-0.0002"), Decimal("-0.2")),
         (Decimal("0.00004"), Decimal("0.04")),
+        (Decimal("0.00001"), Decimal("0.01")),
+        (Decimal("-0.00003"), Decimal("-0.03")),
+        (Decimal("0.00025"), Decimal("0.25")),
+        (Decimal("0.00006"), Decimal("0.06")),
     ]
     hours = [HOUR + timedelta(hours=i + 1) for i in range(len(table))]
     for hour, (rate, _) in zip(hours, table, strict=True):
