@@ -271,6 +271,63 @@ def control_resume(
     return _control(False, reason, actor)
 
 
+# ---- emulators ------------------------------------------------------------------------------
+
+
+@emulator_app.command("hyperliquid")
+def emulator_hyperliquid(
+    port: Annotated[
+        int | None, typer.Option(help="Port (default: emulators.hyperliquid_port).")
+    ] = None,
+    host: Annotated[
+        str | None, typer.Option(help="Bind address (default: emulators.host).")
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="Random-walk market seed (default: emulators.seed).")
+    ] = None,
+    speed: Annotated[
+        float | None,
+        typer.Option(help="Simulated seconds per real second (default: emulators.clock_speed)."),
+    ] = None,
+    state_file: Annotated[
+        str | None,
+        typer.Option(help="Persist venue state here and reload it at start (default: none)."),
+    ] = None,
+    mainnet: Annotated[
+        bool, typer.Option(help="Verify signatures as mainnet (source 'a') instead of testnet.")
+    ] = False,
+) -> int:
+    """Run the Hyperliquid emulator alone, on a seeded random-walk market."""
+    from pathlib import Path
+
+    import uvicorn
+
+    from venues.emulators.hyperliquid import EmulatorConfig, create_app
+    from venues.market import SimClock
+    from venues.market.random_walk import RandomWalkSource
+
+    settings = settings_or_fail()
+    _configure_logging(settings, "emulator-hyperliquid")
+    e = settings.emulators
+    h, p = host or e.host, port or e.hyperliquid_port
+    clock_speed = speed if speed is not None else e.clock_speed
+    if clock_speed <= 0:
+        raise CommandFailed("--speed must be positive")
+    check_ports([PortClaim(h, p, "Hyperliquid emulator", "BASIS_EMULATORS__HYPERLIQUID_PORT")])
+    app = create_app(
+        RandomWalkSource(seed=seed if seed is not None else e.seed),
+        SimClock(speed=clock_speed),
+        state_file=Path(state_file) if state_file else None,
+        config=EmulatorConfig(chain="Mainnet" if mainnet else "Testnet"),
+    )
+    typer.echo(f"hyperliquid emulator on http://{h}:{p} (admin: /admin/health)")
+    server = uvicorn.Server(
+        uvicorn.Config(app, host=h, port=p, log_config=None, lifespan="off", server_header=False)
+    )
+    server.run()
+    return 0
+
+
 # ---- entry point ----------------------------------------------------------------------------
 
 
