@@ -197,3 +197,19 @@ def _converter() -> DataConverter:
 @pytest.fixture
 def task_queue() -> str:
     return f"test-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture(autouse=True)
+async def _end_singleton_workflows(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    """The control workflow is a singleton bound to the task queue that started it; a test's
+    queue dies with the test, so end it before the next test looks for it."""
+    yield
+    if "temporal_env" not in request.fixturenames:
+        return
+    from temporalio.service import RPCError
+
+    env: WorkflowEnvironment = request.getfixturevalue("temporal_env")
+    try:
+        await env.client.get_workflow_handle("control").terminate("test finished")
+    except RPCError:
+        pass  # not started by this test, or already ended

@@ -31,8 +31,6 @@ async def stack(
     workers = build_workers(temporal_env.client, deps, roles=["engine"])
     async with workers[0]:
         yield temporal_env.client, settings
-        # Each test gets its own control workflow run; end it so ids do not collide.
-        await temporal_env.client.get_workflow_handle(CONTROL_WORKFLOW_ID).terminate()
     await deps.aclose()
 
 
@@ -128,7 +126,6 @@ async def test_the_workflow_survives_a_worker_restart_and_keeps_its_state(
         assert view.reason == "second"
         assert states[GLOBAL_SCOPE].reason == "second"
     finally:
-        await client.get_workflow_handle(CONTROL_WORKFLOW_ID).terminate()
         await deps.aclose()
 
 
@@ -160,5 +157,4 @@ async def test_two_workers_on_the_same_task_queues_share_the_work(
             )
         assert len({v.scope for v in views}) == 10
     finally:
-        await temporal_env.client.get_workflow_handle(CONTROL_WORKFLOW_ID).terminate()
         await deps.aclose()
