@@ -1,0 +1,262 @@
+"""Evaluating an open position: the risk rules, then the exit rules, then rebalancing.
+
+``evaluate_position`` is what the monitor calls for every open position every cycle. It is
+O(1): everything market-wide (funding statistics, the consensus price, LST quotes) comes
+precomputed in the snapshot. What must survive between cycles — since when a leg has been
+near liquidation, since when the predicted funding has been adverse — is the small
+``MonitorState`` the caller passes in and stores from the result.
+
+Priority (the first that applies decides):
+
+1. critical risk (exit at any price): health factor <= critical, margin fraction <= critical;
+2. urgent risk (market orders within the exit slippage limit): health <= emergency, margin
+   fraction <= min, a leg near liquidation for ``sustained_seconds``, an LST depeg at the
+   critical level;
+3. funding flip (normal urgency, passive orders allowed): the short has paid for
+   ``patience_hours`` consecutive settlements, or it pays now and the predicted funding has
+   agreed for ``patience_hours``;
+4. carry below threshold (normal): the position's gross carry at the mean funding of the
+   patience window is below ``exit.min_carry_apy``;
+5. rebalance: health <= min, margin fraction <= the rebalance level, delta drift >= critical;
+6. hold, with the warnings observed.
+
+When the price sources disagree (``snapshot.price_refusal``) only steps 1 and 2 act, on the
+venues' own figures; nothing discretionary is traded on a price nobody agrees on.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from pydantic import BaseModel, ConfigDict
+
+from models.domain import Asset, Protocol
+from models.risk import RiskParams
+from strategy.carry import gross_carry
+from strategy.decisions import (
+    HOLD,
+    Exit,
+    ExitReason,
+    Hold,
+    PositionDecision,
+    Rebalance,
+    RebalanceReason,
+    Signal,
+    SignalCode,
+    SignalLevel,
+    Urgency,
+)
+from strategy.fills import check_drift
+from strategy.lots import DEFAULT_LOTS, LotRules
+from strategy.market import MarketSnapshot
+from strategy.risk import (
+    LegLevel,
+    asgard_health,
+    check_lst_peg,
+    health_level,
+    health_near_liquidation,
+    margin_fraction,
+    margin_level,
+    margin_near_liquidation,
+    since,
+    sustained,
+)
+from strategy.sizing import hedge_size
+from strategy.units import HALF, HOURS_PER_YEAR_D, ZERO
+
+_W = SignalLevel.WARNING
+_C = SignalLevel.CRITICAL
+
+
+class PositionObservation(BaseModel):
+    """One open position as the venues report it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    asset: Asset
+    protocol: Protocol
+    leverage: Decimal
+    collateral_tokens: Decimal
+    """Asgard collateral held, in tokens of ``asset``."""
+    debt_usd: Decimal
+    """Asgard USDC debt, interest included."""
+    short_size: Decimal
+    """Hyperliquid SOL short size, positive."""
+    short_equity_usd: Decimal
+    """The short's equity: margin + unrealised PnL + funding received."""
+    health_factor: Decimal | None = None
+    """As Asgard reports it, as a fraction; computed from the figures above when absent."""
+    observed_at: datetime | None = None
+    """When the venues were read; older than ``quotes.max_age_seconds``: not acted on."""
+
+
+class MonitorState(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    long_near_since: datetime | None = None
+    short_near_since: datetime | None = None
+    predicted_adverse_since: datetime | None = None
+
+
+class PositionEvaluation(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    decision: PositionDecision
+    state: MonitorState
+    health_factor: Decimal
+    margin_fraction: Decimal
+    delta_drift: Decimal
+    carry_apy: Decimal | None
+    """Gross carry on capital at the patience window's funding (None without terms)."""
+
+    @property
+    def signals(self) -> tuple[Signal, ...]:
+        d = self.decision
+        return d.alerts if isinstance(d, Hold) else ()
+
+
+def _exit(reason: ExitReason, urgency: Urgency, params: RiskParams) -> Exit:
+    limit = None if urgency is Urgency.CRITICAL else params.slippage.exit_bps
+    return Exit(reason=reason, urgency=urgency, max_slippage_bps=limit)
+
+
+def _sig(
+    code: SignalCode, level: SignalLevel, value: Decimal | None, threshold: Decimal | None = None
+) -> Signal:
+    return Signal.model_construct(code=code, level=level, value=value, threshold=threshold)
+
+
+def evaluate_position(
+    obs: PositionObservation,
+    snapshot: MarketSnapshot,
+    state: MonitorState,
+    params: RiskParams,
+    now: datetime,
+    *,
+    lots: LotRules = DEFAULT_LOTS,
+) -> PositionEvaluation:
+    terms = snapshot.terms(obs.protocol)
+    quote = snapshot.quote(obs.asset)
+    asset_price = snapshot.sol_price * quote.market_price_sol
+    if obs.health_factor is not None:
+        hf = obs.health_factor
+    elif terms is not None:
+        hf = asgard_health(obs.collateral_tokens, asset_price, obs.debt_usd, terms.liquidation_ltv)
+    else:
+        raise ValueError(f"no terms for {obs.protocol.label} and no reported health factor")
+    mf = margin_fraction(obs.short_equity_usd, obs.short_size, snapshot.perp_mark)
+    drift = check_drift(obs.collateral_tokens * quote.market_price_sol, obs.short_size, params)
+    f = snapshot.funding
+    patience = params.exit.patience_hours
+    carry: Decimal | None = None
+    if terms is not None:
+        carry = gross_carry(
+            obs.leverage,
+            short_funding_apy=f.recent_mean * HOURS_PER_YEAR_D,
+            staking_apy=quote.staking_apy,
+            lend_apy=terms.lend_apy.get(obs.asset, ZERO),
+            borrow_apy=terms.borrow_apy,
+        ).gross_apy
+
+    def result(decision: Hold | Rebalance | Exit, new_state: MonitorState) -> PositionEvaluation:
+        return PositionEvaluation.model_construct(
+            decision=decision,
+            state=new_state,
+            health_factor=hf,
+            margin_fraction=mf,
+            delta_drift=drift.drift,
+            carry_apy=carry,
+        )
+
+    if obs.observed_at is not None and now - obs.observed_at > timedelta(
+        seconds=params.quotes.max_age_seconds
+    ):
+        stale = _sig(SignalCode.OBSERVATION_STALE, _W, None)
+        return result(Hold(alerts=(stale,)), state)
+
+    h_level = health_level(hf, params)
+    m_level = margin_level(mf, params)
+    long_near = since(state.long_near_since, health_near_liquidation(hf, params), now)
+    short_near = since(state.short_near_since, margin_near_liquidation(mf, params), now)
+    adverse_pred = f.predicted is not None and f.predicted < 0
+    pred_since = since(state.predicted_adverse_since, adverse_pred, now)
+    new_state = (
+        state
+        if (long_near, short_near, pred_since)
+        == (state.long_near_since, state.short_near_since, state.predicted_adverse_since)
+        else MonitorState(
+            long_near_since=long_near,
+            short_near_since=short_near,
+            predicted_adverse_since=pred_since,
+        )
+    )
+
+    # 1. critical
+    if h_level is LegLevel.CRITICAL:
+        return result(_exit(ExitReason.HEALTH_CRITICAL, Urgency.CRITICAL, params), new_state)
+    if m_level is LegLevel.CRITICAL:
+        return result(_exit(ExitReason.MARGIN_CRITICAL, Urgency.CRITICAL, params), new_state)
+    # 2. urgent
+    if h_level is LegLevel.EMERGENCY:
+        return result(_exit(ExitReason.HEALTH_EMERGENCY, Urgency.URGENT, params), new_state)
+    if m_level is LegLevel.EMERGENCY:
+        return result(_exit(ExitReason.MARGIN_EMERGENCY, Urgency.URGENT, params), new_state)
+    secs = params.liquidation_proximity.sustained_seconds
+    if sustained(long_near, now, secs) or sustained(short_near, now, secs):
+        return result(_exit(ExitReason.LIQUIDATION_PROXIMITY, Urgency.URGENT, params), new_state)
+    peg = check_lst_peg(quote, params) if obs.asset.is_lst else None
+    if peg is not None and peg.level is _C:
+        return result(_exit(ExitReason.LST_DEPEG, Urgency.URGENT, params), new_state)
+
+    signals: list[Signal] = []
+    if snapshot.price_refusal is not None:
+        signals.append(_sig(SignalCode.PRICE_UNRELIABLE, _W, None))
+        return result(Hold(alerts=tuple(signals)), new_state)
+
+    # 3. funding flip, after patience
+    if f.adverse_hours >= 1:
+        persisted = f.adverse_hours >= patience
+        agreed = adverse_pred and sustained(pred_since, now, patience * 3600)
+        if persisted or agreed:
+            return result(_exit(ExitReason.FUNDING_FLIP, Urgency.NORMAL, params), new_state)
+        signals.append(_sig(SignalCode.FUNDING_ADVERSE, _W, f.current))
+    # 4. carry over the patience window
+    min_carry = params.exit.min_carry_apy
+    if carry is not None and carry < min_carry:
+        if f.recent_hours >= max(patience, 1):
+            return result(
+                _exit(ExitReason.CARRY_BELOW_THRESHOLD, Urgency.NORMAL, params), new_state
+            )
+        signals.append(_sig(SignalCode.CARRY_LOW, _W, carry, min_carry))
+    # 5. rebalance
+    reb: RebalanceReason | None = None
+    if h_level is LegLevel.REBALANCE:
+        reb = RebalanceReason.HEALTH_BELOW_MIN
+    elif m_level is LegLevel.REBALANCE:
+        reb = RebalanceReason.MARGIN_BELOW_REBALANCE
+    elif drift.critical:
+        reb = RebalanceReason.DELTA_DRIFT
+    if reb is not None:
+        long_equity = obs.collateral_tokens * asset_price - obs.debt_usd
+        target = HALF * (long_equity + obs.short_equity_usd)
+        return result(
+            Rebalance(
+                reason=reb,
+                transfer_usd=obs.short_equity_usd - target,
+                target_short_size=hedge_size(obs.collateral_tokens, quote.market_price_sol, lots),
+            ),
+            new_state,
+        )
+    # 6. hold, with what is worth saying
+    if long_near is not None:
+        signals.append(_sig(SignalCode.LIQUIDATION_PROXIMITY, _W, hf))
+    if short_near is not None:
+        signals.append(_sig(SignalCode.LIQUIDATION_PROXIMITY, _W, mf))
+    if peg is not None and peg.level is not None and peg.code is not None:
+        signals.append(_sig(peg.code, peg.level, peg.deviation))
+    if drift.level is not None:
+        signals.append(_sig(SignalCode.DELTA_DRIFT, drift.level, drift.drift))
+    if snapshot.outages:
+        signals.append(_sig(SignalCode.VENUE_OUTAGE, _W, None))
+    return result(Hold(alerts=tuple(signals)) if signals else HOLD, new_state)
