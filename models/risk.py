@@ -159,10 +159,11 @@ class EntryRules(_Frozen):
 
 class ExitRules(_Frozen):
     patience_hours: Annotated[int, Field(ge=0, le=24 * 7)] = 4
-    """A funding flip must persist (or the predicted funding agree) this long before a
-    non-urgent exit; 0 exits on the first adverse settlement."""
+    """A funding flip (or low carry) must persist this long, or the predicted funding agree
+    with the flip this long, before a non-urgent exit; 0 exits on the first observation."""
     min_carry_apy: Annotated[Decimal, Field(ge=-1, le=10)] = Decimal("0")
-    """Exit when the position's carry over the patience window falls below this."""
+    """Exit when the position's gross carry (at the latest funding) stays below this for
+    ``patience_hours``."""
 
 
 class QuoteLimits(_Frozen):

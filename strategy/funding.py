@@ -16,7 +16,6 @@ from collections import deque
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from decimal import Decimal
-from itertools import islice
 
 from pydantic import BaseModel, ConfigDict
 
@@ -42,9 +41,6 @@ class FundingStats(BaseModel):
     volatility: Decimal
     adverse_hours: int
     """Consecutive latest settlements in which the short paid (rate < 0)."""
-    recent_hours: int
-    recent_mean: Decimal
-    """Mean over the last ``recent_hours`` settlements (the exit patience window)."""
 
     @property
     def current_apy(self) -> Decimal | None:
@@ -57,10 +53,6 @@ class FundingStats(BaseModel):
     @property
     def mean_apy(self) -> Decimal:
         return self.mean * HOURS_PER_YEAR_D
-
-    @property
-    def recent_apy(self) -> Decimal:
-        return self.recent_mean * HOURS_PER_YEAR_D
 
 
 class FundingWindow:
@@ -75,16 +67,14 @@ class FundingWindow:
         "_adverse",
         "_lookback",
         "_points",
-        "_recent_n",
         "_sq",
         "_sum",
     )
 
-    def __init__(self, lookback_hours: int, recent_hours: int = 1) -> None:
-        if lookback_hours < 1 or recent_hours < 1:
-            raise ValueError("lookback_hours and recent_hours must be at least 1")
+    def __init__(self, lookback_hours: int) -> None:
+        if lookback_hours < 1:
+            raise ValueError("lookback_hours must be at least 1")
         self._lookback = timedelta(hours=lookback_hours)
-        self._recent_n = min(recent_hours, lookback_hours)
         self._points: deque[tuple[datetime, Decimal]] = deque()
         self._sum = ZERO
         self._sq = ZERO
@@ -126,8 +116,6 @@ class FundingWindow:
                 std=ZERO,
                 volatility=ZERO,
                 adverse_hours=0,
-                recent_hours=0,
-                recent_mean=ZERO,
             )
         count = Decimal(n)
         mean = self._sum / count
@@ -135,8 +123,6 @@ class FundingWindow:
         std = var.sqrt() if var > 0 else ZERO
         mean_abs = self._abs / count
         latest_time, current = self._points[-1]
-        recent_n = min(self._recent_n, n)
-        recent_sum = sum((r for _, r in islice(reversed(self._points), recent_n)), ZERO)
         return FundingStats.model_construct(
             as_of=as_of,
             latest_time=latest_time,
@@ -147,8 +133,6 @@ class FundingWindow:
             std=std,
             volatility=std / mean_abs if mean_abs > 0 else ZERO,
             adverse_hours=min(self._adverse, n),
-            recent_hours=recent_n,
-            recent_mean=recent_sum / Decimal(recent_n),
         )
 
 
@@ -157,12 +141,11 @@ def funding_stats(
     as_of: datetime,
     *,
     lookback_hours: int,
-    recent_hours: int = 1,
     predicted: Decimal | None = None,
 ) -> FundingStats:
     """Statistics of settled hourly rates ``(time, rate)``, oldest first, as seen at
     ``as_of``; settlements after ``as_of`` are ignored (no look-ahead)."""
-    window = FundingWindow(lookback_hours, recent_hours)
+    window = FundingWindow(lookback_hours)
     for time, rate in points:
         if time <= as_of:
             window.add(time, rate)

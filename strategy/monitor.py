@@ -15,8 +15,8 @@ Priority (the first that applies decides):
 3. funding flip (normal urgency, passive orders allowed): the short has paid for
    ``patience_hours`` consecutive settlements, or it pays now and the predicted funding has
    agreed for ``patience_hours``;
-4. carry below threshold (normal): the position's gross carry at the mean funding of the
-   patience window is below ``exit.min_carry_apy``;
+4. carry below threshold (normal): the position's gross carry at the latest settled funding
+   has stayed below ``exit.min_carry_apy`` for ``patience_hours``;
 5. rebalance: health <= min, margin fraction <= the rebalance level, delta drift >= critical;
 6. hold, with the warnings observed.
 
@@ -97,6 +97,7 @@ class MonitorState(BaseModel):
     long_near_since: datetime | None = None
     short_near_since: datetime | None = None
     predicted_adverse_since: datetime | None = None
+    carry_low_since: datetime | None = None
 
 
 class PositionEvaluation(BaseModel):
@@ -108,7 +109,7 @@ class PositionEvaluation(BaseModel):
     margin_fraction: Decimal
     delta_drift: Decimal
     carry_apy: Decimal | None
-    """Gross carry on capital at the patience window's funding (None without terms)."""
+    """Gross carry APY on capital at the latest settled funding (None without terms)."""
 
     @property
     def signals(self) -> tuple[Signal, ...]:
@@ -150,10 +151,10 @@ def evaluate_position(
     f = snapshot.funding
     patience = params.exit.patience_hours
     carry: Decimal | None = None
-    if terms is not None:
+    if terms is not None and f.current is not None:
         carry = gross_carry(
             obs.leverage,
-            short_funding_apy=f.recent_mean * HOURS_PER_YEAR_D,
+            short_funding_apy=f.current * HOURS_PER_YEAR_D,
             staking_apy=quote.staking_apy,
             lend_apy=terms.lend_apy.get(obs.asset, ZERO),
             borrow_apy=terms.borrow_apy,
@@ -181,14 +182,22 @@ def evaluate_position(
     short_near = since(state.short_near_since, margin_near_liquidation(mf, params), now)
     adverse_pred = f.predicted is not None and f.predicted < 0
     pred_since = since(state.predicted_adverse_since, adverse_pred, now)
+    min_carry = params.exit.min_carry_apy
+    carry_since = since(state.carry_low_since, carry is not None and carry < min_carry, now)
     new_state = (
         state
-        if (long_near, short_near, pred_since)
-        == (state.long_near_since, state.short_near_since, state.predicted_adverse_since)
+        if (long_near, short_near, pred_since, carry_since)
+        == (
+            state.long_near_since,
+            state.short_near_since,
+            state.predicted_adverse_since,
+            state.carry_low_since,
+        )
         else MonitorState(
             long_near_since=long_near,
             short_near_since=short_near,
             predicted_adverse_since=pred_since,
+            carry_low_since=carry_since,
         )
     )
 
@@ -221,10 +230,9 @@ def evaluate_position(
         if persisted or agreed:
             return result(_exit(ExitReason.FUNDING_FLIP, Urgency.NORMAL, params), new_state)
         signals.append(_sig(SignalCode.FUNDING_ADVERSE, _W, f.current))
-    # 4. carry over the patience window
-    min_carry = params.exit.min_carry_apy
-    if carry is not None and carry < min_carry:
-        if f.recent_hours >= max(patience, 1):
+    # 4. carry below the threshold, after patience
+    if carry_since is not None:
+        if sustained(carry_since, now, patience * 3600):
             return result(
                 _exit(ExitReason.CARRY_BELOW_THRESHOLD, Urgency.NORMAL, params), new_state
             )
