@@ -149,7 +149,7 @@ class FundingLimits(_Frozen):
 class EntryRules(_Frozen):
     min_net_apy: Annotated[Decimal, Field(ge=-1, le=10)] = Decimal("0.05")
     """Applied when an intent sets neither a minimum net APY nor a minimum funding rate."""
-    expected_hold_hours: Annotated[int, Field(ge=1, le=24 * 365)] = 168
+    expected_hold_hours: Annotated[int, Field(ge=1, le=24 * 365)] = 720
     """Round-trip costs are amortised over this holding period."""
     max_funding_age_seconds: PositiveSeconds = 7200
     """No entry when the latest settled funding is older than this."""

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict
 
 from models.domain import Asset
 from models.risk import RiskParams, TradingCosts
+from strategy._construct import trusted
 from strategy.decisions import DenyReason
 from strategy.market import MarketSnapshot, ProtocolTerms
 from strategy.units import HALF, HOURS_PER_YEAR_D, ONE, TWO, ZERO, bps
@@ -42,6 +43,19 @@ class CarryBreakdown(BaseModel):
     net_apy: Decimal
 
 
+def gross_carry_apy(
+    leverage: Decimal,
+    short_funding_apy: Decimal,
+    staking_apy: Decimal,
+    lend_apy: Decimal,
+    borrow_apy: Decimal,
+) -> Decimal:
+    """``gross_carry(...).gross_apy`` without the breakdown (the monitor's hot path)."""
+    return HALF * (
+        leverage * (short_funding_apy + staking_apy + lend_apy) - (leverage - ONE) * borrow_apy
+    )
+
+
 def gross_carry(
     leverage: Decimal,
     *,
@@ -57,7 +71,8 @@ def gross_carry(
     lending = half_l * lend_apy
     borrow = -HALF * (leverage - ONE) * borrow_apy
     gross = funding + staking + lending + borrow
-    return CarryBreakdown.model_construct(
+    return trusted(
+        CarryBreakdown,
         leverage=leverage,
         funding_apy=funding,
         staking_apy=staking,
@@ -187,7 +202,8 @@ def rank_opportunities(
             )
             health = entry_health(leverage, terms.liquidation_ltv)
             out.append(
-                Opportunity.model_construct(
+                trusted(
+                    Opportunity,
                     asset=asset,
                     protocol=terms,
                     carry=carry,

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict
 
 from models.domain import OrderSide
 from models.risk import RiskParams
+from strategy._construct import trusted
 from strategy.decisions import SignalLevel
 from strategy.units import ONE, ZERO, to_bps
 
@@ -84,4 +85,4 @@ def check_drift(long_sol: Decimal, short_sol: Decimal, params: RiskParams) -> Dr
         if d >= limits.warning
         else None
     )
-    return DriftCheck(drift=d, level=level)
+    return trusted(DriftCheck, drift=d, level=level)

@@ -19,6 +19,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict
 
+from strategy._construct import trusted
 from strategy.units import HOURS_PER_YEAR_D, ZERO
 
 
@@ -106,7 +107,8 @@ class FundingWindow:
         self._evict(as_of)
         n = len(self._points)
         if n == 0:
-            return FundingStats.model_construct(
+            return trusted(
+                FundingStats,
                 as_of=as_of,
                 latest_time=None,
                 current=None,
@@ -123,7 +125,8 @@ class FundingWindow:
         std = var.sqrt() if var > 0 else ZERO
         mean_abs = self._abs / count
         latest_time, current = self._points[-1]
-        return FundingStats.model_construct(
+        return trusted(
+            FundingStats,
             as_of=as_of,
             latest_time=latest_time,
             current=current,

@@ -33,7 +33,8 @@ from pydantic import BaseModel, ConfigDict
 
 from models.domain import Asset, Protocol
 from models.risk import RiskParams
-from strategy.carry import gross_carry
+from strategy._construct import trusted
+from strategy.carry import gross_carry_apy
 from strategy.decisions import (
     HOLD,
     Exit,
@@ -47,9 +48,9 @@ from strategy.decisions import (
     SignalLevel,
     Urgency,
 )
-from strategy.fills import check_drift
+from strategy.fills import delta_drift
 from strategy.lots import DEFAULT_LOTS, LotRules
-from strategy.market import MarketSnapshot
+from strategy.market import AssetQuote, MarketSnapshot
 from strategy.risk import (
     LegLevel,
     asgard_health,
@@ -125,7 +126,7 @@ def _exit(reason: ExitReason, urgency: Urgency, params: RiskParams) -> Exit:
 def _sig(
     code: SignalCode, level: SignalLevel, value: Decimal | None, threshold: Decimal | None = None
 ) -> Signal:
-    return Signal.model_construct(code=code, level=level, value=value, threshold=threshold)
+    return trusted(Signal, code=code, level=level, value=value, threshold=threshold)
 
 
 def evaluate_position(
@@ -139,43 +140,90 @@ def evaluate_position(
 ) -> PositionEvaluation:
     terms = snapshot.terms(obs.protocol)
     quote = snapshot.quote(obs.asset)
-    asset_price = snapshot.sol_price * quote.market_price_sol
     if obs.health_factor is not None:
         hf = obs.health_factor
     elif terms is not None:
-        hf = asgard_health(obs.collateral_tokens, asset_price, obs.debt_usd, terms.liquidation_ltv)
+        hf = asgard_health(
+            obs.collateral_tokens,
+            snapshot.sol_price * quote.market_price_sol,
+            obs.debt_usd,
+            terms.liquidation_ltv,
+        )
     else:
         raise ValueError(f"no terms for {obs.protocol.label} and no reported health factor")
     mf = margin_fraction(obs.short_equity_usd, obs.short_size, snapshot.perp_mark)
-    drift = check_drift(obs.collateral_tokens * quote.market_price_sol, obs.short_size, params)
+    drift = delta_drift(obs.collateral_tokens * quote.market_price_sol, obs.short_size)
     f = snapshot.funding
-    patience = params.exit.patience_hours
     carry: Decimal | None = None
     if terms is not None and f.current is not None:
-        carry = gross_carry(
+        carry = gross_carry_apy(
             obs.leverage,
-            short_funding_apy=f.current * HOURS_PER_YEAR_D,
-            staking_apy=quote.staking_apy,
-            lend_apy=terms.lend_apy.get(obs.asset, ZERO),
-            borrow_apy=terms.borrow_apy,
-        ).gross_apy
-
-    def result(decision: Hold | Rebalance | Exit, new_state: MonitorState) -> PositionEvaluation:
-        return PositionEvaluation.model_construct(
-            decision=decision,
-            state=new_state,
-            health_factor=hf,
-            margin_fraction=mf,
-            delta_drift=drift.drift,
-            carry_apy=carry,
+            f.current * HOURS_PER_YEAR_D,
+            quote.staking_apy,
+            terms.lend_apy.get(obs.asset, ZERO),
+            terms.borrow_apy,
         )
-
-    if obs.observed_at is not None and now - obs.observed_at > timedelta(
+    stale = obs.observed_at is not None and now - obs.observed_at > timedelta(
         seconds=params.quotes.max_age_seconds
-    ):
-        stale = _sig(SignalCode.OBSERVATION_STALE, _W, None)
-        return result(Hold(alerts=(stale,)), state)
+    )
+    if stale:
+        decision: Hold | Rebalance | Exit = Hold(
+            alerts=(_sig(SignalCode.OBSERVATION_STALE, _W, None),)
+        )
+        new_state = state
+    else:
+        decision, new_state = _decide(
+            obs, snapshot, quote, state, params, now, lots, hf, mf, drift, carry
+        )
+    return trusted(
+        PositionEvaluation,
+        decision=decision,
+        state=new_state,
+        health_factor=hf,
+        margin_fraction=mf,
+        delta_drift=drift,
+        carry_apy=carry,
+    )
 
+
+def _next_state(
+    state: MonitorState,
+    long_near: datetime | None,
+    short_near: datetime | None,
+    pred_since: datetime | None,
+    carry_since: datetime | None,
+) -> MonitorState:
+    if (
+        long_near == state.long_near_since
+        and short_near == state.short_near_since
+        and pred_since == state.predicted_adverse_since
+        and carry_since == state.carry_low_since
+    ):
+        return state
+    return trusted(
+        MonitorState,
+        long_near_since=long_near,
+        short_near_since=short_near,
+        predicted_adverse_since=pred_since,
+        carry_low_since=carry_since,
+    )
+
+
+def _decide(
+    obs: PositionObservation,
+    snapshot: MarketSnapshot,
+    quote: AssetQuote,
+    state: MonitorState,
+    params: RiskParams,
+    now: datetime,
+    lots: LotRules,
+    hf: Decimal,
+    mf: Decimal,
+    drift: Decimal,
+    carry: Decimal | None,
+) -> tuple[Hold | Rebalance | Exit, MonitorState]:
+    f = snapshot.funding
+    patience = params.exit.patience_hours * 3600
     h_level = health_level(hf, params)
     m_level = margin_level(mf, params)
     long_near = since(state.long_near_since, health_near_liquidation(hf, params), now)
@@ -184,58 +232,43 @@ def evaluate_position(
     pred_since = since(state.predicted_adverse_since, adverse_pred, now)
     min_carry = params.exit.min_carry_apy
     carry_since = since(state.carry_low_since, carry is not None and carry < min_carry, now)
-    new_state = (
-        state
-        if (long_near, short_near, pred_since, carry_since)
-        == (
-            state.long_near_since,
-            state.short_near_since,
-            state.predicted_adverse_since,
-            state.carry_low_since,
-        )
-        else MonitorState(
-            long_near_since=long_near,
-            short_near_since=short_near,
-            predicted_adverse_since=pred_since,
-            carry_low_since=carry_since,
-        )
-    )
+    new_state = _next_state(state, long_near, short_near, pred_since, carry_since)
 
-    # 1. critical
-    if h_level is LegLevel.CRITICAL:
-        return result(_exit(ExitReason.HEALTH_CRITICAL, Urgency.CRITICAL, params), new_state)
-    if m_level is LegLevel.CRITICAL:
-        return result(_exit(ExitReason.MARGIN_CRITICAL, Urgency.CRITICAL, params), new_state)
-    # 2. urgent
-    if h_level is LegLevel.EMERGENCY:
-        return result(_exit(ExitReason.HEALTH_EMERGENCY, Urgency.URGENT, params), new_state)
-    if m_level is LegLevel.EMERGENCY:
-        return result(_exit(ExitReason.MARGIN_EMERGENCY, Urgency.URGENT, params), new_state)
+    # 1. critical, 2. urgent
+    exit_reason: ExitReason | None = None
+    urgency = Urgency.URGENT
     secs = params.liquidation_proximity.sustained_seconds
-    if sustained(long_near, now, secs) or sustained(short_near, now, secs):
-        return result(_exit(ExitReason.LIQUIDATION_PROXIMITY, Urgency.URGENT, params), new_state)
     peg = check_lst_peg(quote, params) if obs.asset.is_lst else None
-    if peg is not None and peg.level is _C:
-        return result(_exit(ExitReason.LST_DEPEG, Urgency.URGENT, params), new_state)
+    if h_level is LegLevel.CRITICAL:
+        exit_reason, urgency = ExitReason.HEALTH_CRITICAL, Urgency.CRITICAL
+    elif m_level is LegLevel.CRITICAL:
+        exit_reason, urgency = ExitReason.MARGIN_CRITICAL, Urgency.CRITICAL
+    elif h_level is LegLevel.EMERGENCY:
+        exit_reason = ExitReason.HEALTH_EMERGENCY
+    elif m_level is LegLevel.EMERGENCY:
+        exit_reason = ExitReason.MARGIN_EMERGENCY
+    elif sustained(long_near, now, secs) or sustained(short_near, now, secs):
+        exit_reason = ExitReason.LIQUIDATION_PROXIMITY
+    elif peg is not None and peg.level is _C:
+        exit_reason = ExitReason.LST_DEPEG
+    if exit_reason is not None:
+        return _exit(exit_reason, urgency, params), new_state
 
     signals: list[Signal] = []
     if snapshot.price_refusal is not None:
         signals.append(_sig(SignalCode.PRICE_UNRELIABLE, _W, None))
-        return result(Hold(alerts=tuple(signals)), new_state)
-
+        return Hold(alerts=tuple(signals)), new_state
     # 3. funding flip, after patience
     if f.adverse_hours >= 1:
-        persisted = f.adverse_hours >= patience
-        agreed = adverse_pred and sustained(pred_since, now, patience * 3600)
+        persisted = f.adverse_hours * 3600 >= patience
+        agreed = adverse_pred and sustained(pred_since, now, patience)
         if persisted or agreed:
-            return result(_exit(ExitReason.FUNDING_FLIP, Urgency.NORMAL, params), new_state)
+            return _exit(ExitReason.FUNDING_FLIP, Urgency.NORMAL, params), new_state
         signals.append(_sig(SignalCode.FUNDING_ADVERSE, _W, f.current))
     # 4. carry below the threshold, after patience
     if carry_since is not None:
-        if sustained(carry_since, now, patience * 3600):
-            return result(
-                _exit(ExitReason.CARRY_BELOW_THRESHOLD, Urgency.NORMAL, params), new_state
-            )
+        if sustained(carry_since, now, patience):
+            return _exit(ExitReason.CARRY_BELOW_THRESHOLD, Urgency.NORMAL, params), new_state
         signals.append(_sig(SignalCode.CARRY_LOW, _W, carry, min_carry))
     # 5. rebalance
     reb: RebalanceReason | None = None
@@ -243,19 +276,17 @@ def evaluate_position(
         reb = RebalanceReason.HEALTH_BELOW_MIN
     elif m_level is LegLevel.REBALANCE:
         reb = RebalanceReason.MARGIN_BELOW_REBALANCE
-    elif drift.critical:
+    elif drift >= params.delta_drift.critical:
         reb = RebalanceReason.DELTA_DRIFT
     if reb is not None:
-        long_equity = obs.collateral_tokens * asset_price - obs.debt_usd
-        target = HALF * (long_equity + obs.short_equity_usd)
-        return result(
-            Rebalance(
-                reason=reb,
-                transfer_usd=obs.short_equity_usd - target,
-                target_short_size=hedge_size(obs.collateral_tokens, quote.market_price_sol, lots),
-            ),
-            new_state,
+        long_equity = obs.collateral_tokens * snapshot.sol_price * quote.market_price_sol
+        target = HALF * (long_equity - obs.debt_usd + obs.short_equity_usd)
+        rebalance = Rebalance(
+            reason=reb,
+            transfer_usd=obs.short_equity_usd - target,
+            target_short_size=hedge_size(obs.collateral_tokens, quote.market_price_sol, lots),
         )
+        return rebalance, new_state
     # 6. hold, with what is worth saying
     if long_near is not None:
         signals.append(_sig(SignalCode.LIQUIDATION_PROXIMITY, _W, hf))
@@ -263,8 +294,8 @@ def evaluate_position(
         signals.append(_sig(SignalCode.LIQUIDATION_PROXIMITY, _W, mf))
     if peg is not None and peg.level is not None and peg.code is not None:
         signals.append(_sig(peg.code, peg.level, peg.deviation))
-    if drift.level is not None:
-        signals.append(_sig(SignalCode.DELTA_DRIFT, drift.level, drift.drift))
+    if drift >= params.delta_drift.warning:
+        signals.append(_sig(SignalCode.DELTA_DRIFT, _W, drift))
     if snapshot.outages:
         signals.append(_sig(SignalCode.VENUE_OUTAGE, _W, None))
-    return result(Hold(alerts=tuple(signals)) if signals else HOLD, new_state)
+    return (Hold(alerts=tuple(signals)) if signals else HOLD), new_state

@@ -24,6 +24,7 @@ from enum import IntEnum
 from pydantic import BaseModel, ConfigDict
 
 from models.risk import RiskParams
+from strategy._construct import trusted
 from strategy.decisions import SignalCode, SignalLevel
 from strategy.market import AssetQuote
 from strategy.units import ONE, ZERO
@@ -153,4 +154,4 @@ def check_lst_peg(quote: AssetQuote, params: RiskParams) -> PegCheck:
             if -d >= p.discount_warning
             else None
         )
-    return PegCheck(deviation=d, code=code if level else None, level=level)
+    return trusted(PegCheck, deviation=d, code=code if level else None, level=level)

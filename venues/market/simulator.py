@@ -285,6 +285,17 @@ class MarketSimulator:
 
         return self._protocols.get(hour, make)
 
+    def protocols_at(self, at: datetime) -> tuple[ProtocolMarket, ...]:
+        """Lending terms in force for the UTC hour containing ``at`` (they change hourly)."""
+        return self._protocols_of(math.floor(self._abs_hours(at)))
+
+    def outages_between(self, start: datetime, end: datetime) -> frozenset[Venue]:
+        """Venues down at any time in ``[start, end)``."""
+        h0, h1 = self._hours(start), self._hours(end)
+        return frozenset(
+            o.venue for o in self.spec.outages if o.start_hours < h1 and h0 < o.end_hours
+        )
+
     def outages_at(self, at: datetime) -> frozenset[Venue]:
         h = self._hours(at)
         return frozenset(o.venue for o in self.spec.outages if o.start_hours <= h < o.end_hours)
@@ -311,7 +322,7 @@ class MarketSimulator:
             staking_apy=MappingProxyType(
                 {a: as_decimal(self.spec.staking_apy.get(a, 0.0), _APY_Q) for a in Asset}
             ),
-            protocols=self._protocols_of(math.floor(self._abs_hours(at))),
+            protocols=self.protocols_at(at),
             outages=self.outages_at(at),
         )
 
