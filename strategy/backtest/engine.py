@@ -39,6 +39,14 @@ from strategy.monitor import PositionObservation, evaluate_position
 from strategy.units import HOURS_PER_YEAR_D, ONE, TWO, ZERO
 
 Progress = Callable[[int, int], None]
+_RATIO_Q = Decimal("0.000001")
+
+
+def _ratio(x: Decimal) -> Decimal:
+    """Reported ratios (APY, fractions) to six decimals."""
+    return x.quantize(_RATIO_Q)
+
+
 _SECONDS_PER_HOUR = Decimal(3600)
 
 
@@ -428,14 +436,16 @@ def _result(run: _Run, rows: Sequence[MarketRow], keep_curve: bool) -> BacktestR
         pnl=pnl,
         slippage_usd=ledger.slippage.quantize(Decimal("0.01")),
         liquidation_penalty_usd=ledger.liquidation_penalty.quantize(Decimal("0.01")),
-        apy=pnl.total / capital * years_factor,
+        apy=_ratio(pnl.total / capital * years_factor),
         apy_in_market=(
-            pnl.total / capital * HOURS_PER_YEAR_D / Decimal(in_market) if in_market else None
+            _ratio(pnl.total / capital * HOURS_PER_YEAR_D / Decimal(in_market))
+            if in_market
+            else None
         ),
         max_drawdown_usd=run.max_dd.quantize(Decimal("0.01")),
-        max_drawdown_fraction=run.max_dd_frac,
+        max_drawdown_fraction=_ratio(run.max_dd_frac),
         hours_in_market=in_market,
-        time_in_market=Decimal(in_market) / Decimal(hours),
+        time_in_market=_ratio(Decimal(in_market) / Decimal(hours)),
         round_trips=len(run.trades),
         liquidations=run.liquidations,
         rebalances=sum(t.rebalances for t in run.trades),
