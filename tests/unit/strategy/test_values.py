@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from models.domain import Asset
+from models.domain import Asset, Protocol
 from strategy import (
     AssetQuote,
     Denied,
@@ -37,7 +38,7 @@ from tests.unit.strategy.builders import NOW, PARAMS, position, snapshot, stats
 D = Decimal
 
 
-def roundtrip(value: object, kind: object) -> object:
+def roundtrip(value: object, kind: Any) -> object:
     conv = pydantic_data_converter.payload_converter
     payload = conv.to_payloads([value])
     return conv.from_payloads(payload, [kind])[0]
@@ -70,7 +71,7 @@ def test_an_evaluation_and_its_state_roundtrip() -> None:
 def test_an_enter_roundtrips() -> None:
     e = Enter(
         asset=Asset.JITOSOL,
-        protocol=1,  # type: ignore[arg-type]
+        protocol=Protocol.KAMINO,
         leverage=D(3),
         net_apy=D("0.12"),
         long_deposit=D("1.5"),
