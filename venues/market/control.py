@@ -112,11 +112,15 @@ class ControllableMarket:
         e = self.epoch_at(at)
         st = e.base.state_at(at)
         o = e.overrides
-        sol = as_decimal(self.sol_f(at), _PRICE_Q)
-        premium = st.premium if o.funding_rate is None else premium_for_rate(o.funding_rate)
+        sol = self.sol_f(at)
+        if o.funding_rate is None:
+            premium, premium_f = st.premium, e.base.premium_f(at)
+        else:
+            premium = premium_for_rate(o.funding_rate)
+            premium_f = float(premium)
         changes: dict[str, object] = {
-            "sol_price": sol,
-            "perp_mark": (sol * (1 + premium)).quantize(_PRICE_Q),
+            "sol_price": as_decimal(sol, _PRICE_Q),
+            "perp_mark": as_decimal(sol * (1.0 + premium_f), _PRICE_Q),
             "premium": premium,
         }
         if o.funding_rate is not None:
