@@ -436,6 +436,7 @@ def _result(run: _Run, rows: Sequence[MarketRow], keep_curve: bool) -> BacktestR
         pnl=pnl,
         slippage_usd=ledger.slippage.quantize(Decimal("0.01")),
         liquidation_penalty_usd=ledger.liquidation_penalty.quantize(Decimal("0.01")),
+        unattributed_usd=(run.book.equity() - capital - ledger.total).quantize(Decimal("0.000001")),
         apy=_ratio(pnl.total / capital * years_factor),
         apy_in_market=(
             _ratio(pnl.total / capital * HOURS_PER_YEAR_D / Decimal(in_market))

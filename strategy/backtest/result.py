@@ -66,6 +66,9 @@ class BacktestResult(_Frozen):
     """Of ``pnl.fees``: slippage."""
     liquidation_penalty_usd: Decimal
     """Of ``pnl.fees``: liquidation penalties."""
+    unattributed_usd: Decimal
+    """Audit: the account's equity at the end minus capital and every booked posting. Only the
+    micro-USD rounding of the postings should be in it."""
     apy: Decimal
     """``pnl.total / capital x 8760 / hours`` (simple, on the whole period)."""
     apy_in_market: Decimal | None
