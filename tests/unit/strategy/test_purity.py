@@ -25,7 +25,7 @@ FORBIDDEN_MODULES = {
     "activities",
 }
 FORBIDDEN_CALLS = re.compile(
-    r"datetime\.now\(|utcnow\(|time\.time\(|time\.monotonic\(|\bimport random\b|\bopen\(|"
+    r"datetime\.now\(|utcnow\(|time\.time\(|time\.monotonic\(|\bimport random\b|(?<!def )(?<![\w.])open\(|"
     r"\bprint\(|os\.environ"
 )
 
