@@ -40,8 +40,10 @@ class ExitReason(StrEnum):
     # carry exits, normal (after patience)
     FUNDING_FLIP = "funding_flip"
     CARRY_BELOW_THRESHOLD = "carry_below_threshold"
-    # set by the backtester when a venue liquidates a leg (the rules failed to prevent it)
+    # set by the backtester when a venue liquidates a leg (the rules failed to prevent it) or a
+    # rebalance cannot keep a position of one lot
     LIQUIDATED = "liquidated"
+    REBALANCE_FAILED = "rebalance_failed"
     END_OF_DATA = "end_of_data"
 
 

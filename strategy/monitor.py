@@ -54,9 +54,9 @@ from strategy.market import AssetQuote, MarketSnapshot
 from strategy.risk import (
     LegLevel,
     asgard_health,
-    check_lst_peg,
     health_level,
     health_near_liquidation,
+    lst_peg_level,
     margin_fraction,
     margin_level,
     margin_near_liquidation,
@@ -238,7 +238,7 @@ def _decide(
     exit_reason: ExitReason | None = None
     urgency = Urgency.URGENT
     secs = params.liquidation_proximity.sustained_seconds
-    peg = check_lst_peg(quote, params) if obs.asset.is_lst else None
+    peg = lst_peg_level(quote, params) if obs.asset.is_lst else None
     if h_level is LegLevel.CRITICAL:
         exit_reason, urgency = ExitReason.HEALTH_CRITICAL, Urgency.CRITICAL
     elif m_level is LegLevel.CRITICAL:
@@ -249,7 +249,7 @@ def _decide(
         exit_reason = ExitReason.MARGIN_EMERGENCY
     elif sustained(long_near, now, secs) or sustained(short_near, now, secs):
         exit_reason = ExitReason.LIQUIDATION_PROXIMITY
-    elif peg is not None and peg.level is _C:
+    elif peg is not None and peg[2] is _C:
         exit_reason = ExitReason.LST_DEPEG
     if exit_reason is not None:
         return _exit(exit_reason, urgency, params), new_state
@@ -292,8 +292,8 @@ def _decide(
         signals.append(_sig(SignalCode.LIQUIDATION_PROXIMITY, _W, hf))
     if short_near is not None:
         signals.append(_sig(SignalCode.LIQUIDATION_PROXIMITY, _W, mf))
-    if peg is not None and peg.level is not None and peg.code is not None:
-        signals.append(_sig(peg.code, peg.level, peg.deviation))
+    if peg is not None and peg[1] is not None and peg[2] is not None:
+        signals.append(_sig(peg[1], peg[2], peg[0]))
     if drift >= params.delta_drift.warning:
         signals.append(_sig(SignalCode.DELTA_DRIFT, _W, drift))
     if snapshot.outages:

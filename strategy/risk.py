@@ -130,28 +130,24 @@ class PegCheck(BaseModel):
     level: SignalLevel | None
 
 
-PEG_OK = PegCheck(deviation=ZERO, code=None, level=None)
-
-
-def check_lst_peg(quote: AssetQuote, params: RiskParams) -> PegCheck:
+def lst_peg_level(
+    quote: AssetQuote, params: RiskParams
+) -> tuple[Decimal, SignalCode | None, SignalLevel | None]:
+    """``(deviation, code, level)``; code and level are ``None`` inside the warning band."""
     d = quote.peg_deviation
     p = params.lst_peg
     if d >= 0:
-        code = SignalCode.LST_PREMIUM
-        level = (
-            SignalLevel.CRITICAL
-            if d >= p.premium_critical
-            else SignalLevel.WARNING
-            if d >= p.premium_warning
-            else None
-        )
-    else:
-        code = SignalCode.LST_DISCOUNT
-        level = (
-            SignalLevel.CRITICAL
-            if -d >= p.discount_critical
-            else SignalLevel.WARNING
-            if -d >= p.discount_warning
-            else None
-        )
-    return trusted(PegCheck, deviation=d, code=code if level else None, level=level)
+        if d >= p.premium_critical:
+            return d, SignalCode.LST_PREMIUM, SignalLevel.CRITICAL
+        if d >= p.premium_warning:
+            return d, SignalCode.LST_PREMIUM, SignalLevel.WARNING
+    elif -d >= p.discount_critical:
+        return d, SignalCode.LST_DISCOUNT, SignalLevel.CRITICAL
+    elif -d >= p.discount_warning:
+        return d, SignalCode.LST_DISCOUNT, SignalLevel.WARNING
+    return d, None, None
+
+
+def check_lst_peg(quote: AssetQuote, params: RiskParams) -> PegCheck:
+    d, code, level = lst_peg_level(quote, params)
+    return trusted(PegCheck, deviation=d, code=code, level=level)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 
 from models.domain import Asset, Protocol
 from models.risk import RiskParams
@@ -19,7 +19,9 @@ from strategy.decisions import Enter, RebalanceReason, Urgency
 from strategy.lots import LotRules, round_down
 from strategy.market import ProtocolTerms
 from strategy.monitor import MonitorState
-from strategy.units import HOURS_PER_YEAR_D, ONE, TWO, ZERO, bps
+from strategy.units import HOURS_PER_YEAR_D, MICRO, ONE, TWO, ZERO, bps
+
+HALF_EVEN = ROUND_HALF_EVEN
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,10 +182,10 @@ class Book:
             return
         long_change = p.q * (sol * m - p.sol * p.m)
         staking = p.q * sol * (x - p.x)
-        price = micro(long_change - staking - p.s * (perp - p.perp))
+        price = (long_change - staking - p.s * (perp - p.perp)).quantize(MICRO, HALF_EVEN)
         run, trade = self.ledger, p.ledger
         if staking:
-            staking = micro(staking)
+            staking = staking.quantize(MICRO, HALF_EVEN)
             run.staking += staking
             trade.staking += staking
         run.price += price
@@ -201,7 +203,8 @@ class Book:
         p.q += dq
         interest = p.debt * terms.borrow_apy * per_hour
         p.debt += interest
-        lending, borrow = micro(dq * p.sol * p.m), micro(-interest)
+        lending = (dq * p.sol * p.m).quantize(MICRO, HALF_EVEN)
+        borrow = (-interest).quantize(MICRO, HALF_EVEN)
         run, trade = self.ledger, p.ledger
         run.lending += lending
         trade.lending += lending
@@ -214,7 +217,7 @@ class Book:
             return
         amount = p.s * oracle * rate
         p.short_cash += amount
-        posted = micro(amount)
+        posted = amount.quantize(MICRO, HALF_EVEN)
         self.ledger.funding += posted
         p.ledger.funding += posted
 
@@ -321,13 +324,26 @@ class Book:
         self.pos = None
         return p
 
-    def rebalance(self, reason: RebalanceReason, target_short: Decimal) -> None:
+    def rebalance(
+        self, reason: RebalanceReason, target_short: Decimal, max_notional: Decimal
+    ) -> bool:
         """Delta drift: resize the short to the long. Otherwise: re-split the equity into two
-        equal margins and resize both legs to the target leverage at current prices."""
+        equal margins and resize both legs to the target leverage at current prices (at most
+        ``max_notional`` a leg). False, and nothing done, when the equity left cannot carry a
+        position of one lot: the caller closes it instead."""
         p = self.pos
         if p is None:
             raise RuntimeError("no open position")
         c = self.costs
+        lot = self.lots.hl_lot
+        price = p.sol * p.m
+        equity = p.long_equity() + p.short_equity()
+        notional = min(p.leverage * equity / TWO, max_notional)
+        s_new = round_down(notional / max(p.perp, p.sol), lot)
+        if reason is RebalanceReason.DELTA_DRIFT:
+            s_new = target_short
+        if s_new < lot:
+            return False
         p.short_cash = p.short_equity()  # realise the short's PnL (no equity change)
         p.short_entry = p.perp
         if reason is RebalanceReason.DELTA_DRIFT:
@@ -337,11 +353,7 @@ class Book:
             p.short_cash -= cost
             self._post_cost(cost, slippage=traded * c.slip_normal)
             p.rebalances += 1
-            return
-        price = p.sol * p.m
-        equity = p.long_equity() + p.short_cash
-        notional = p.leverage * equity / TWO
-        s_new = round_down(notional / max(p.perp, p.sol), self.lots.hl_lot)
+            return True
         q_new = round_down(s_new / p.m, self.lots.token_quantum(p.asset))
         traded_long = abs(q_new - p.q) * price
         traded_short = abs(s_new - p.s) * p.perp
@@ -352,3 +364,4 @@ class Book:
         p.s, p.short_cash = s_new, half
         self._post_cost(cost, slippage=slip)
         p.rebalances += 1
+        return True

@@ -274,8 +274,13 @@ class _Run:
             elif isinstance(d, Exit):
                 closed = book.close(d.urgency)
                 self._closed(closed, close, d.reason, d.urgency, row.sol_close)
-            elif isinstance(d, Rebalance):
-                book.rebalance(d.reason, d.target_short_size)
+            elif isinstance(d, Rebalance) and not book.rebalance(
+                d.reason, d.target_short_size, self.params.positions.max_position_usd
+            ):
+                closed = book.close(Urgency.URGENT)
+                self._closed(
+                    closed, close, ExitReason.REBALANCE_FAILED, Urgency.URGENT, row.sol_close
+                )
         if book.pos is None and (self.config.reenter or not self.trades):
             self._try_entry(row, snap, quote)
 
