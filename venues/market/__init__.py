@@ -4,7 +4,7 @@ lending rates, and a clock that can run faster than real time.
 - ``MarketSimulator(scenario, seed=, start=)``: the seeded scenario simulator
   (``SCENARIOS``: calm, funding-flip, crash, lst-depeg, borrow-spike, venue-outage);
 - ``ControllableMarket``: a simulator the emulators' admin endpoints steer at run time;
-- ``RandomWalkSource``: the simple seeded walk of the foundation.
+- ``random_walk.RandomWalkSource``: the simple seeded walk of the foundation.
 """
 
 from venues.market.clock import SimClock
