@@ -46,7 +46,8 @@ def main() -> None:
     separate = time.perf_counter() - t0
 
     print(
-        f"rows: {len(rows)} hours ({args.scenario}, ticks every {args.ticks}s) built in {built:.2f}s"
+        f"rows: {len(rows)} hours ({args.scenario}, ticks every {args.ticks}s) "
+        f"built in {built:.2f}s"
     )
     print(f"1 year x 4 assets, one shared pass: {one_pass:.3f}s")
     print(f"1 year x 4 assets, four runs:       {separate:.3f}s")

@@ -25,8 +25,8 @@ FORBIDDEN_MODULES = {
     "activities",
 }
 FORBIDDEN_CALLS = re.compile(
-    r"datetime\.now\(|utcnow\(|time\.time\(|time\.monotonic\(|\bimport random\b|(?<!def )(?<![\w.])open\(|"
-    r"\bprint\(|os\.environ"
+    r"datetime\.now\(|utcnow\(|time\.time\(|time\.monotonic\(|\bimport random\b|"
+    r"(?<!def )(?<![\w.])open\(|\bprint\(|os\.environ"
 )
 
 
