@@ -382,6 +382,10 @@ def run_backtests(
     validate_rows(rows)
     runs: list[_Run] = []
     for cfg in configs:
+        if cfg.asset.is_lst:
+            gap = next((r.time for r in rows if cfg.asset not in r.assets), None)
+            if gap is not None:
+                raise ValueError(f"row {gap.isoformat()} has no {cfg.asset.value} quote")
         start = cfg.start or rows[0].time
         if start >= rows[-1].close_time:
             raise ValueError(f"no rows at or after the start {start.isoformat()}")
