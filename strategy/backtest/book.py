@@ -131,9 +131,9 @@ class OpenPosition:
     def equity(self) -> Decimal:
         return self.long_equity() + self.short_equity()
 
-    def long_liquidation_sol(self) -> Decimal:
+    def long_liquidation_sol(self, ltv: Decimal) -> Decimal:
         """SOL price at which the long's health factor reaches 0 (LST ratio held)."""
-        return self.debt / (self.q * self.m * self.terms.liquidation_ltv)
+        return self.debt / (self.q * self.m * ltv)
 
     def short_price_where(self, fraction: Decimal) -> Decimal:
         """Mark at which the short's equity / notional falls to ``fraction``."""

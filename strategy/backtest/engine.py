@@ -184,7 +184,7 @@ class _Run:
         ltv = terms.liquidation_ltv
         short_liq = p.short_price_where(book.costs.maintenance)
         if not row.ticks:
-            long_liq = p.long_liquidation_sol()
+            long_liq = p.long_liquidation_sol(ltv)
             mid = row.time + HOUR / 2
             if row.sol_low <= long_liq:
                 book.accrue(terms, ONE / TWO)
