@@ -5,6 +5,7 @@ time-skipping test server from the PyPI wheels, and an exit that reports pytest'
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
 import uuid
@@ -209,7 +210,5 @@ async def _end_singleton_workflows(request: pytest.FixtureRequest) -> AsyncItera
     from temporalio.service import RPCError
 
     env: WorkflowEnvironment = request.getfixturevalue("temporal_env")
-    try:
+    with contextlib.suppress(RPCError):  # not started by this test, or already ended
         await env.client.get_workflow_handle("control").terminate("test finished")
-    except RPCError:
-        pass  # not started by this test, or already ended

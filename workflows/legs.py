@@ -21,7 +21,7 @@ with workflow.unsafe.imports_passed_through():
         LongClose,
         ShortState,
     )
-    from strategy.hedge import round_to_lot
+    from strategy.lots import round_down
     from workflows import calls, policies
 
 MAX_ATTEMPTS = 20
@@ -98,7 +98,7 @@ async def buy_back_short(
     remaining = size
     bought = Decimal(0)
     for attempt in range(1, MAX_ATTEMPTS + 1):
-        if round_to_lot(remaining, cfg.perp_size_decimals, down=True) < lot(cfg):
+        if round_down(remaining, lot(cfg)) < lot(cfg):
             return bought
         state = await calls.run(
             calls.SHORT_STATE,
@@ -116,7 +116,7 @@ async def buy_back_short(
                 type="VenueMismatch",
                 non_retryable=True,
             )
-        qty = round_to_lot(remaining, cfg.perp_size_decimals, down=True)
+        qty = round_down(remaining, lot(cfg))
         fill = await place_hedge(
             cfg,
             HedgeRequest(

@@ -31,7 +31,8 @@ with workflow.unsafe.imports_passed_through():
         Preflight,
         StepProgress,
     )
-    from strategy.hedge import delta_drift, hedge_size
+    from strategy.fills import delta_drift
+    from strategy.lots import round_nearest
     from workflows import calls, legs, policies
 
 T = TypeVar("T")
@@ -132,7 +133,9 @@ class OpenPositionWorkflow:
         exposed_since = workflow.now()
         await self._db(calls.RECORD_LEG_FILLS, inp.position_id, [long])
 
-        target = hedge_size(long.notional_usd, plan.sol_price_usd, cfg.perp_size_decimals)
+        # Hedge the SOL the long is actually exposed to: tokens filled x the asset's SOL price.
+        ratio = plan.asset_price_usd / plan.sol_price_usd
+        target = round_nearest(long.size * ratio, legs.lot(cfg))
         shorts, refusal = await self._hedge(inp, plan, target, exposed_since)
         hedged = sum((f.size for f in shorts), Decimal(0))
         if hedged < target - legs.lot(cfg):
@@ -144,7 +147,7 @@ class OpenPositionWorkflow:
         unhedged = (workflow.now() - exposed_since).total_seconds()
 
         self._at("validating_delta")
-        drift = delta_drift(long.notional_usd, short.notional_usd)
+        drift = delta_drift(long.size * ratio, short.size)
         if drift > cfg.delta_drift_critical:
             return await self._unwind(
                 inp,
