@@ -9,7 +9,7 @@ import pytest
 from solders.keypair import Keypair
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.venues.asgard.harness import Venue, running_venue
+from tests.venues.asgard.harness import Venue, reap_servers, running_venue
 from venues.solana import SqlSubmissionStore
 
 
@@ -27,3 +27,9 @@ def store(db_engine: AsyncEngine) -> SqlSubmissionStore:
 @pytest.fixture
 def wallet() -> Keypair:
     return Keypair()
+
+
+@pytest.fixture(scope="session", autouse=True)
+async def _stop_emulator_servers() -> AsyncIterator[None]:
+    yield
+    await reap_servers()

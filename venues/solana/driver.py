@@ -99,6 +99,16 @@ class Operation(Protocol):
         ...
 
 
+@dataclass
+class _Run:
+    """What one call of ``run`` remembers between steps (nothing here is persisted)."""
+
+    started: datetime
+    builds: int = 0
+    hint: dict[str, Any] | None = None
+    just_failed: bool = False
+
+
 @dataclass(frozen=True, slots=True)
 class Outcome:
     submission: Submission | None
@@ -126,44 +136,54 @@ class SubmissionDriver:
         self.on_progress = on_progress or (lambda _msg: None)
 
     async def run(self, key: str, op: Operation) -> Outcome:
-        started = self.clock()
-        builds = 0
-        hint: dict[str, Any] | None = None
-        just_failed = False
+        run = _Run(started=self.clock())
         sub = await self._load(key, op)
+        conflicts = 0
         while True:
-            if sub is not None and sub.state.succeeded and sub.result is not None:
-                return Outcome(await self._maybe_finalize(sub), sub.result)
-            if sub is not None and sub.state is _S.CONFIRMED:
-                return await self._finish(sub, op, hint)
-            if sub is not None and sub.state is _S.FAILED_ONCHAIN and just_failed:
-                raise TransactionFailedOnChain(key, sub.error or "unknown error")
-            if sub is None or sub.state is _S.BUILT or sub.state.attempt_over:
-                if sub is not None and sub.state.attempt_over:
-                    await self._check_dead_stay_dead(sub)
-                done = await op.precheck(sub)
-                if done is not None:
-                    return Outcome(sub, done)
-                if builds >= self.policy.max_attempts_per_call:
-                    raise AttemptsExhausted(f"{key}: {builds} builds expired without landing")
-                builds += 1
-                try:
-                    sub, hint = await self._attempt(key, op, sub)
-                except ConcurrentSubmission:
-                    sub = await self._load(key, op)
-                continue
-            # SIGNED or SUBMITTED: an attempt is in flight.
-            self._check_deadline(key, started)
             try:
-                sub, just_failed = await self._reconcile(sub)
+                step = await self._step(key, op, sub, run)
             except ConcurrentSubmission:
+                # Another worker moved the key on: continue from what it persisted.
+                conflicts += 1
+                if conflicts > 20:
+                    raise
                 sub = await self._load(key, op)
                 continue
-            except RpcUnavailable as exc:
-                # Nothing is decided without the chain's answer: wait and ask again.
-                self.on_progress(f"{key}: RPC unavailable ({exc}); retrying")
-            if sub.state in (_S.SIGNED, _S.SUBMITTED):
-                await self.sleep(self.policy.poll_interval_s)
+            if isinstance(step, Outcome):
+                return step
+            sub = step
+
+    async def _step(
+        self, key: str, op: Operation, sub: Submission | None, run: _Run
+    ) -> Submission | Outcome:
+        """One move of the machine: the next persisted state, or the final outcome."""
+        if sub is not None and sub.state.succeeded and sub.result is not None:
+            return Outcome(await self._maybe_finalize(sub), sub.result)
+        if sub is not None and sub.state is _S.CONFIRMED:
+            return await self._finish(sub, op, run.hint)
+        if sub is not None and sub.state is _S.FAILED_ONCHAIN and run.just_failed:
+            raise TransactionFailedOnChain(key, sub.error or "unknown error")
+        if sub is None or sub.state is _S.BUILT or sub.state.attempt_over:
+            if sub is not None and sub.state.attempt_over:
+                await self._check_dead_stay_dead(sub)
+            done = await op.precheck(sub)
+            if done is not None:
+                return Outcome(sub, done)
+            if run.builds >= self.policy.max_attempts_per_call:
+                raise AttemptsExhausted(f"{key}: {run.builds} builds expired without landing")
+            run.builds += 1
+            sub, run.hint = await self._attempt(key, op, sub)
+            return sub
+        # SIGNED or SUBMITTED: an attempt is in flight.
+        self._check_deadline(key, run.started)
+        try:
+            sub, run.just_failed = await self._reconcile(sub)
+        except RpcUnavailable as exc:
+            # Nothing is decided without the chain's answer: wait and ask again.
+            self.on_progress(f"{key}: RPC unavailable ({exc}); retrying")
+        if sub.state in (_S.SIGNED, _S.SUBMITTED):
+            await self.sleep(self.policy.poll_interval_s)
+        return sub
 
     # ---- one attempt ---------------------------------------------------------------------
 

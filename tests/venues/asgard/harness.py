@@ -110,8 +110,19 @@ async def serve(app: Starlette) -> AsyncIterator[str]:
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
+        # uvicorn takes ~0.2 s to stop; let it finish in the background (each test gets a
+        # fresh port) and collect it at the end of the session.
         server.should_exit = True
-        await task
+        STOPPING.add(task)
+
+
+STOPPING: set[asyncio.Task[None]] = set()
+
+
+async def reap_servers() -> None:
+    """Wait for every emulator server stopped in the background."""
+    while STOPPING:
+        await STOPPING.pop()
 
 
 @dataclass

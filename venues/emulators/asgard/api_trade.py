@@ -268,7 +268,7 @@ def _blockhash(emu: AsgardEmulator, chain: Chain, point: str) -> tuple[str, int]
         return chain.latest_blockhash("confirmed")
     # Built with a blockhash this many slots old (default: already past its validity).
     age = int(rule.params.get("age", emu.cfg.blockhash_validity + 1))
-    slot = max(chain.state.slot0, chain.slot - age)
+    slot = chain.slot - age
     return chain.blockhash(slot), slot + emu.cfg.blockhash_validity
 
 
@@ -297,7 +297,11 @@ async def _submit(emu: AsgardEmulator, body: dict[str, Any], point: str) -> Resp
                     return asgard_error(422, _rejection_name(exc), exc.message)
         sigs = [str(tx.signatures[0]) for tx in txs]
         if rule is not None and rule.kind == "drop_tx":
-            return _unconfirmed(sigs)
+            # params.only = [indices] drops just those; the others land.
+            only = rule.params.get("only")
+            if only is None:
+                return _unconfirmed(sigs)
+            fresh = [tx for i, tx in enumerate(txs) if i not in only and tx in fresh]
         if rule is not None and rule.kind == "slow_confirm":
             slots = int(rule.params.get("slots", 0)) or max(
                 1, math.ceil(Decimal(str(rule.delay_s)) / emu.cfg.slot_seconds)
@@ -311,9 +315,12 @@ async def _submit(emu: AsgardEmulator, body: dict[str, Any], point: str) -> Resp
                 chain.land(tx, chain.slot, fail=fail)
         except TxRejected as exc:
             return asgard_error(422, _rejection_name(exc), exc.message)
-        errors = {s: chain.state.landed[s].err for s in sigs if chain.state.landed[s].err}
+        landed = chain.state.landed
+        errors = {s: landed[s].err for s in sigs if s in landed and landed[s].err}
         if rule is not None and rule.kind in ("submit_timeout_after_landing", "lost_response"):
             return DroppedResponse(rule.delay_s)
+        if len(fresh) < len(txs) and rule is not None and rule.kind == "drop_tx":
+            return _unconfirmed(sigs)
         if errors:
             return asgard_error(
                 422, "TransactionFailed", "a transaction failed on chain", {"errors": errors}

@@ -78,7 +78,7 @@ class Chain:
 
     def slot_for(self, commitment: Commitment) -> int:
         lag = {"processed": 0, "confirmed": 1, "finalized": self.cfg.finality_depth}[commitment]
-        return max(self.state.slot0, self.slot - lag)
+        return self.slot - lag
 
     def blockhash(self, slot: int) -> str:
         digest = hashlib.sha256(f"asgard-emulator:{self.state.seed}:{slot}".encode()).digest()
@@ -91,7 +91,7 @@ class Chain:
     def blockhash_slot(self, blockhash: str, window: int = 400) -> int | None:
         """The slot that produced ``blockhash`` if it is recent enough to look up."""
         now = self.slot
-        for s in range(now, max(self.state.slot0, now - window) - 1, -1):
+        for s in range(now, now - window - 1, -1):
             if self.blockhash(s) == blockhash:
                 return s
         return None
