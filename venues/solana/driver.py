@@ -168,6 +168,11 @@ class SubmissionDriver:
                 await self._check_dead_stay_dead(sub)
             done = await op.precheck(sub)
             if done is not None:
+                # Another worker may have acted under this key since we read it (and caused
+                # what precheck saw): report its submission, not a no-op.
+                latest = await self.store.get(key)
+                if (latest.version if latest else 0) != (sub.version if sub else 0):
+                    raise ConcurrentSubmission(f"{key}: moved on while we checked")
                 return Outcome(sub, done)
             if run.builds >= self.policy.max_attempts_per_call:
                 raise AttemptsExhausted(f"{key}: {run.builds} builds expired without landing")
