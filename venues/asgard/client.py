@@ -331,6 +331,6 @@ def _http_error(path: str, resp: httpx.Response) -> AsgardError:
         return AsgardRateLimited(text, **kw)
     if resp.status_code >= 500:
         return AsgardServerError(text, **kw)
-    if resp.status_code == 404 or name == "PositionNotFound":
+    if name == "PositionNotFound" or (resp.status_code == 404 and path.startswith("positions/")):
         return PositionNotFound(text, **kw)
     return AsgardLogicalError(text, **kw)

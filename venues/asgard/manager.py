@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -36,6 +37,8 @@ from venues.solana.signer import TransactionSigner
 from venues.solana.store import SubmissionStore
 from venues.solana.submission import Submission
 
+_LTV_TTL_S = 300.0
+
 
 class AsgardPositionManager:
     def __init__(
@@ -55,6 +58,8 @@ class AsgardPositionManager:
         self.signer = signer
         self.store = store
         self.sleep = sleep
+        self.clock = clock
+        self._ltv: tuple[datetime, dict[Protocol, Decimal]] | None = None
         self.driver = SubmissionDriver(
             rpc, signer, store, policy=policy, clock=clock, sleep=sleep, on_progress=on_progress
         )
@@ -129,14 +134,22 @@ class AsgardPositionManager:
 
     async def refresh(self, refs: Sequence[tuple[Protocol, str]]) -> list[PositionHealth]:
         """Health and balances of several positions in one call (monitoring batches)."""
-        markets = await self.client.markets()
-        ltv = {
-            s.protocol: s.liquidation_ltv
-            for m in markets.values()
-            for s in m.sources
-            if s.liquidation_ltv is not None
-        }
-        return await self.client.refresh_positions(refs, liquidation_ltv=ltv)
+        return await self.client.refresh_positions(refs, liquidation_ltv=await self._ltvs())
+
+    async def _ltvs(self) -> dict[Protocol, Decimal]:
+        """Liquidation LTVs from ``/markets``, cached: they change rarely, and they only
+        cross-check an ambiguous health-factor unit."""
+        now = self.clock()
+        if self._ltv is None or (now - self._ltv[0]).total_seconds() > _LTV_TTL_S:
+            markets = await self.client.markets()
+            ltv = {
+                s.protocol: s.liquidation_ltv
+                for m in markets.values()
+                for s in m.sources
+                if s.liquidation_ltv is not None
+            }
+            self._ltv = (now, ltv)
+        return self._ltv[1]
 
     async def submission(self, key: str) -> Submission | None:
         """What is persisted under ``key`` (for operators and reconciliation)."""

@@ -145,13 +145,14 @@ class SolanaRpc:
                 continue
             total += struct.unpack_from("<Q", data, 64)[0]
             if decimals is None:
-                bal = await self._call(
-                    lambda pk=keyed.pubkey: self._client.get_token_account_balance(  # type: ignore[misc]
-                        pk, _Commitment(commitment)
-                    )
-                )
-                decimals = int(bal.value.decimals)
+                decimals = await self._decimals(keyed.pubkey, commitment)
         return TokenBalance(native=total, decimals=decimals if decimals is not None else 0)
+
+    async def _decimals(self, account: Pubkey, commitment: Commitment) -> int:
+        bal = await self._call(
+            lambda: self._client.get_token_account_balance(account, _Commitment(commitment))
+        )
+        return int(bal.value.decimals)
 
     async def signature_statuses(self, signatures: Sequence[str]) -> list[SignatureStatus | None]:
         """Statuses in the order asked; ``None`` where the node has never seen it land.

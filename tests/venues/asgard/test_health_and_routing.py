@@ -88,3 +88,15 @@ def test_ties_go_to_the_larger_capacity_then_the_lower_protocol_number() -> None
     choice = choose_route([a, c, b], leverage=D(2), capital_usd=D(100))
     assert choice is not None and choice.rates.protocol is Protocol.KAMINO
     assert long_leg_carry(a, D(2)) == D("0.02") - D("0.05")
+
+
+def test_live_modes_need_the_asgard_program_id_for_the_allow_list() -> None:
+    from basis.config import Settings
+    from venues.asgard.factory import transaction_policy
+    from venues.emulators.asgard import DEFAULT_PROGRAM_ID
+
+    paper = Settings()
+    assert DEFAULT_PROGRAM_ID in transaction_policy(paper).allowed_programs
+    live = paper.model_copy(update={"mode": "mainnet"})
+    with pytest.raises(ValueError, match="asgard_program_id"):
+        transaction_policy(live)

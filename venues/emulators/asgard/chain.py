@@ -118,7 +118,12 @@ class Chain:
                 continue  # expired before it could land: dropped for good
             self.land(tx, p.land_slot, fail=p.fail)
         changed |= self._advance(now)
-        return changed
+        # Actions whose transactions can no longer land are forgotten (bounded state).
+        height = self.slot
+        stale = [a for a, rec in self.state.actions.items() if rec.last_valid_height < height]
+        for a in stale:
+            del self.state.actions[a]
+        return changed or bool(stale)
 
     def _advance(self, t: datetime) -> bool:
         t0 = self.state.last
