@@ -65,6 +65,9 @@ class SubmitPolicy:
     """Per call; past it a pending submission raises ``SubmissionPending`` (retryable)."""
     max_attempts_per_call: int = 3
     """Builds per call after expiries; past it ``AttemptsExhausted`` (retryable)."""
+    build_lease_s: float = 15.0
+    """A fresh BUILT attempt belongs to the worker that built it for this long; another
+    worker waits instead of rebuilding (a crashed builder's attempt is rebuilt after it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +166,12 @@ class SubmissionDriver:
             return await self._finish(sub, op, run.hint)
         if sub is not None and sub.state is _S.FAILED_ONCHAIN and run.just_failed:
             raise TransactionFailedOnChain(key, sub.error or "unknown error")
+        if sub is not None and sub.state is _S.BUILT and self._leased(sub):
+            # Another worker built this attempt moments ago and is signing it: let it
+            # finish rather than rebuild under it (both would be safe, but would ping-pong).
+            self._check_deadline(key, run.started)
+            await self.sleep(self.policy.poll_interval_s)
+            return await self._load(key, op) or sub
         if sub is None or sub.state is _S.BUILT or sub.state.attempt_over:
             if sub is not None and sub.state.attempt_over:
                 await self._check_dead_stay_dead(sub)
@@ -267,6 +276,9 @@ class SubmissionDriver:
             moved = sub.moved(_S.SUBMITTED, self.clock()).with_txs(verdict.txs)
             sub = await self.store.update(moved)
         return sub, False
+
+    def _leased(self, sub: Submission) -> bool:
+        return (self.clock() - sub.updated_at).total_seconds() < self.policy.build_lease_s
 
     def _rebroadcast_due(self, sub: Submission) -> bool:
         elapsed = (self.clock() - sub.updated_at).total_seconds()

@@ -368,3 +368,42 @@ async def test_a_transaction_outside_the_allow_list_is_never_signed_or_sent(
     sub = await store.get(KEY)
     assert sub is not None and sub.attempt == 1
     await assert_opened_once(venue, funded, strict, opened)
+
+
+class _DiesWhileSigning:
+    def __init__(self, wallet: Keypair) -> None:
+        self._wallet = wallet
+
+    @property
+    def pubkey(self) -> Pubkey:
+        return self._wallet.pubkey()
+
+    async def sign_message(self, message: bytes) -> Any:
+        raise Crash
+
+
+async def test_a_builder_that_died_before_signing_is_rebuilt_once_its_lease_ran_out(
+    venue: Venue, funded: Keypair, store: SqlSubmissionStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    template = venue.manager(funded, store)
+    dying = AsgardPositionManager(
+        template.client,
+        template.rpc,
+        TransactionSigner(_DiesWhileSigning(funded), template.signer.policy),
+        store,
+        clock=venue.clock.now,
+        sleep=venue.sim_sleep,
+    )
+    with pytest.raises(Crash):
+        await open_long(dying)
+    built = await store.get(KEY)
+    assert built is not None and built.state is SubmissionState.BUILT
+
+    restarted = venue.manager(funded, store)
+    started = venue.clock.now()
+    opened = await open_long(restarted)
+
+    assert (venue.clock.now() - started).total_seconds() >= SubmitPolicy().build_lease_s
+    sub = await store.get(KEY)
+    assert sub is not None and sub.attempt == 1
+    await assert_opened_once(venue, funded, restarted, opened)
