@@ -27,6 +27,12 @@ if TYPE_CHECKING:
     from venues.asgard.manager import AsgardPositionManager
 
 
+def canonical(value: Decimal) -> str:
+    """One spelling per number (3 == 3.0 == 3.00), so a retried call with an equal request
+    is recognised as the same request."""
+    return format(value.normalize(), "f")
+
+
 async def position_after_landing(
     m: AsgardPositionManager, sub: Submission, hint: dict[str, Any] | None, pda: str | None
 ) -> AsgardPosition:
@@ -69,8 +75,8 @@ class OpenOp:
         self.slippage_bps, self.tip = slippage_bps, tip
         self.request: dict[str, Any] = {
             "asset": asset.value,
-            "leverage": str(leverage),
-            "collateral": str(collateral),
+            "leverage": canonical(leverage),
+            "collateral": canonical(collateral),
             "collateral_type": int(collateral_type),
             "protocol": None if protocol is None else int(protocol),
         }
@@ -208,8 +214,8 @@ class UpdateOp:
             "action": action.value,
             "pda": pda,
             "protocol": int(protocol),
-            "fraction": None if fraction is None else str(fraction),
-            "amount": None if amount is None else str(amount),
+            "fraction": None if fraction is None else canonical(fraction),
+            "amount": None if amount is None else canonical(amount),
         }
 
     async def precheck(self, sub: Submission | None) -> dict[str, Any] | None:

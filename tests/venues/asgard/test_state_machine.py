@@ -407,3 +407,17 @@ async def test_a_builder_that_died_before_signing_is_rebuilt_once_its_lease_ran_
     sub = await store.get(KEY)
     assert sub is not None and sub.attempt == 1
     await assert_opened_once(venue, funded, restarted, opened)
+
+
+async def test_an_equal_request_spelled_differently_resumes_the_same_submission(
+    venue: Venue, funded: Keypair, store: SqlSubmissionStore
+) -> None:
+    m = venue.manager(funded, store)
+    first = await m.open_position(
+        KEY, asset=Asset.JITOSOL, leverage=Decimal("3"), collateral=Decimal("1000")
+    )
+    again = await m.open_position(
+        KEY, asset=Asset.JITOSOL, leverage=Decimal("3.00"), collateral=Decimal("1000.0")
+    )
+    assert again == first
+    await assert_opened_once(venue, funded, m, first)

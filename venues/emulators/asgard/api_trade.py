@@ -130,7 +130,11 @@ async def _create(emu: AsgardEmulator, body: dict[str, Any], point: str) -> Resp
             (
                 pos
                 for pos in chain.state.positions.values()
-                if pos.wallet == p["wallet"] and not pos.opened and pos.state == 0
+                if pos.wallet == p["wallet"]
+                and not pos.opened
+                and pos.state == 0
+                and (pos.protocol, pos.asset, pos.collateral_type)
+                == (p["protocol"], p["asset"], p["collateral_type"])
             ),
             None,
         )

@@ -52,7 +52,7 @@ class AsgardEmulator:
             try:
                 yield self.chain
             finally:
-                if mutating or changed or self.persistence.dirty:
+                if mutating or changed:
                     self.persistence.save(self.chain.state)
 
     @property

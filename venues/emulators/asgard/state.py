@@ -6,10 +6,9 @@ with the same balances, positions, pending transactions and signature statuses.
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -107,7 +106,6 @@ class Persistence:
     """Atomic JSON persistence: write a temporary file beside the target, fsync, rename."""
 
     path: Path | None
-    dirty: bool = field(default=False)
 
     def load(self) -> EmulatorState | None:
         if self.path is None or not self.path.exists():
@@ -129,12 +127,3 @@ class Persistence:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-        self.dirty = False
-
-
-def decimal_str(value: Decimal) -> str:
-    return format(value.normalize(), "f") if value == value.to_integral() else format(value, "f")
-
-
-def dumps(obj: Any) -> str:
-    return json.dumps(obj, separators=(",", ":"))
