@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -48,6 +49,7 @@ from venues.solana.store import SubmissionStore
 from venues.solana.submission import Submission, TxRecord, assess_attempt
 
 _S = SubmissionState
+log = logging.getLogger("basis.venues.solana")
 Sleep = Callable[[float], Awaitable[None]]
 
 
@@ -136,7 +138,7 @@ class SubmissionDriver:
         self.policy = policy or SubmitPolicy()
         self.clock = clock
         self.sleep = sleep
-        self.on_progress = on_progress or (lambda _msg: None)
+        self._on_progress = on_progress
 
     async def run(self, key: str, op: Operation) -> Outcome:
         run = _Run(started=self.clock())
@@ -227,7 +229,7 @@ class SubmissionDriver:
             sub = replace(sub, version=1)
         else:
             attempt = sub.attempt if sub.state is _S.BUILT else sub.attempt + 1
-            sub = await self.store.update(
+            sub = await self._save(
                 sub.moved(_S.BUILT, now, attempt=attempt, build=build.body, error=None)
             )
         self.on_progress(f"{key}: attempt {attempt} built ({len(build.transactions)} tx)")
@@ -239,7 +241,7 @@ class SubmissionDriver:
             signed.append(wire)
             records.append(TxRecord(str(tx.signatures[0]), attempt, i, wire, lvbh))
         # Invariant 1: persisted before anything is sent.
-        sub = await self.store.update(sub.moved(_S.SIGNED, self.clock()).with_txs(records))
+        sub = await self._save(sub.moved(_S.SIGNED, self.clock()).with_txs(records))
         hint: dict[str, Any] | None = None
         error: str | None = None
         try:
@@ -247,7 +249,7 @@ class SubmissionDriver:
         except Exception as exc:  # every failure here is ambiguous: reconcile by signature
             error = f"submit: {type(exc).__name__}: {exc}"[:2000]
         self.on_progress(f"{key}: attempt {attempt} submitted ({error or 'ok'})")
-        sub = await self.store.update(sub.moved(_S.SUBMITTED, self.clock(), error=error))
+        sub = await self._save(sub.moved(_S.SUBMITTED, self.clock(), error=error))
         return sub, hint
 
     async def _reconcile(self, sub: Submission) -> tuple[Submission, bool]:
@@ -258,14 +260,12 @@ class SubmissionDriver:
         verdict = assess_attempt(current, by_sig, height, self.policy.confirm_commitment)
         now = self.clock()
         if verdict.outcome == "confirmed":
-            return await self.store.update(
-                sub.moved(_S.CONFIRMED, now).with_txs(verdict.txs)
-            ), False
+            return await self._save(sub.moved(_S.CONFIRMED, now).with_txs(verdict.txs)), False
         if verdict.outcome == "failed":
             moved = sub.moved(_S.FAILED_ONCHAIN, now, error=verdict.error).with_txs(verdict.txs)
-            return await self.store.update(moved), True
+            return await self._save(moved), True
         if verdict.outcome == "expired":
-            return await self.store.update(sub.moved(_S.EXPIRED, now).with_txs(verdict.txs)), False
+            return await self._save(sub.moved(_S.EXPIRED, now).with_txs(verdict.txs)), False
         self.on_progress(f"{sub.key}: waiting (height {height}, {len(verdict.rebroadcast)} unseen)")
         if verdict.rebroadcast and self._rebroadcast_due(sub):
             for tx in verdict.rebroadcast:
@@ -274,8 +274,25 @@ class SubmissionDriver:
                 # Any other refusal proves nothing about the copy already in flight.
                 self.on_progress(f"{sub.key}: rebroadcast {tx.signature[:8]}: {outcome.kind}")
             moved = sub.moved(_S.SUBMITTED, self.clock()).with_txs(verdict.txs)
-            sub = await self.store.update(moved)
+            sub = await self._save(moved)
         return sub, False
+
+    async def _save(self, sub: Submission) -> Submission:
+        """Persist (compare-and-set) and log the move."""
+        saved = await self.store.update(sub)
+        log.info(
+            "solana submission %s: %s (attempt %d)",
+            sub.key,
+            sub.state.value,
+            sub.attempt,
+            extra={
+                "submission_key": sub.key,
+                "state": sub.state.value,
+                "attempt": sub.attempt,
+                "signatures": [t.signature for t in sub.current_txs],
+            },
+        )
+        return saved
 
     def _leased(self, sub: Submission) -> bool:
         return (self.clock() - sub.updated_at).total_seconds() < self.policy.build_lease_s
@@ -286,7 +303,7 @@ class SubmissionDriver:
 
     async def _finish(self, sub: Submission, op: Operation, hint: dict[str, Any] | None) -> Outcome:
         result = await op.finish(sub, hint)
-        sub = await self.store.update(replace(sub, result=result, updated_at=self.clock()))
+        sub = await self._save(replace(sub, result=result, updated_at=self.clock()))
         return Outcome(await self._maybe_finalize(sub), result)
 
     async def _maybe_finalize(self, sub: Submission) -> Submission:
@@ -295,7 +312,7 @@ class SubmissionDriver:
         statuses = await self.rpc.signature_statuses([t.signature for t in sub.current_txs])
         if statuses and all(s is not None and s.reached("finalized") for s in statuses):
             try:
-                return await self.store.update(sub.moved(_S.FINALIZED, self.clock()))
+                return await self._save(sub.moved(_S.FINALIZED, self.clock()))
             except ConcurrentSubmission:
                 return sub
         return sub
@@ -325,6 +342,12 @@ class SubmissionDriver:
         if sub.wallet != str(self.signer.pubkey):
             raise SubmissionConflict(f"{key}: belongs to wallet {sub.wallet}")
         return sub
+
+    def on_progress(self, message: str) -> None:
+        """Progress for operators (debug log) and for the caller (an activity heartbeat)."""
+        log.debug(message)
+        if self._on_progress is not None:
+            self._on_progress(message)
 
     def _check_deadline(self, key: str, started: datetime) -> None:
         if (self.clock() - started).total_seconds() > self.policy.max_wait_s:

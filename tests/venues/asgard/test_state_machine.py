@@ -421,3 +421,24 @@ async def test_an_equal_request_spelled_differently_resumes_the_same_submission(
     )
     assert again == first
     await assert_opened_once(venue, funded, m, first)
+
+
+async def test_a_crash_after_confirmation_finishes_on_resume_without_a_new_build(
+    venue: Venue, funded: Keypair, store: SqlSubmissionStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = venue.manager(funded, store)
+
+    async def crash(*_: Any, **__: Any) -> Any:
+        raise Crash
+
+    monkeypatch.setattr(first.client, "refresh_positions", crash)
+    with pytest.raises(Crash):
+        await open_long(first)
+    sub = await store.get(KEY)
+    assert sub is not None and sub.state is SubmissionState.CONFIRMED and sub.result is None
+
+    restarted = venue.manager(funded, store)
+    monkeypatch.setattr(restarted.client, "build_open", crash)  # must not be called
+    opened = await open_long(restarted)
+    assert opened.debt == Decimal(2000)
+    await assert_opened_once(venue, funded, restarted, opened)
