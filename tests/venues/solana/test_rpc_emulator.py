@@ -251,3 +251,21 @@ async def test_a_transaction_landed_with_an_error_pays_the_fee_and_changes_nothi
 def test_blockhash_strings_are_valid_hashes(venue: Venue) -> None:
     bh, _ = venue.emulator.chain.latest_blockhash()
     assert str(Hash.from_string(bh)) == bh
+
+
+async def test_a_send_whose_answer_is_lost_after_landing_is_found_by_signature(
+    venue: Venue, wallet: Keypair
+) -> None:
+    await venue.fund(wallet, sol="1")
+    venue.fault("lost_response", "rpc:sendTransaction", count=1)
+    rpc = SolanaRpc(venue.rpc_url)
+    try:
+        async with AsyncClient(venue.rpc_url, http2=False) as client:
+            tx = await _transfer(client, wallet, 1_000)
+        with pytest.raises(RpcUnavailable):
+            await rpc.send_raw(bytes(tx))
+        (status,) = await rpc.signature_statuses([str(tx.signatures[0])])
+        assert status is not None and status.succeeded
+        assert (await rpc.send_raw(bytes(tx))).kind == "already_processed"
+    finally:
+        await rpc.close()
