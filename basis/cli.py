@@ -331,6 +331,51 @@ def emulator_hyperliquid(
     return 0
 
 
+@emulator_app.command("asgard")
+def emulator_asgard(
+    port: Annotated[int | None, typer.Option(help="Port (default: emulators.asgard_port).")] = None,
+    host: Annotated[
+        str | None, typer.Option(help="Bind address (default: emulators.host).")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="Market seed (default: emulators.seed).")] = None,
+    speed: Annotated[
+        float | None,
+        typer.Option(help="Clock speed, x real time (default: emulators.clock_speed)."),
+    ] = None,
+    state_file: Annotated[
+        Path | None,
+        typer.Option(help="Emulator state file (default: <state_dir>/emulators/asgard.json)."),
+    ] = None,
+) -> int:
+    """Serve the Asgard API (/margin-trading) and Solana RPC (/solana) emulator alone, on a
+    seeded random-walk market."""
+    import uvicorn
+
+    from venues.emulators.asgard import EmulatorConfig, create_app
+    from venues.market import SimClock
+    from venues.market.random_walk import RandomWalkSource
+
+    settings = settings_or_fail()
+    _configure_logging(settings, "emulator-asgard")
+    e = settings.emulators
+    h, p = host or e.host, port or e.asgard_port
+    chosen_seed = e.seed if seed is None else seed
+    check_ports([PortClaim(h, p, "Asgard emulator", "BASIS_EMULATORS__ASGARD_PORT")])
+    path = state_file or settings.state_dir / "emulators" / "asgard.json"
+    key = settings.venues.asgard_api_key.get_secret_value() or None
+    app = create_app(
+        RandomWalkSource(seed=chosen_seed),
+        SimClock(speed=speed or e.clock_speed),
+        state_file=path,
+        config=EmulatorConfig(seed=chosen_seed, api_key=key),
+    )
+    typer.echo(f"Asgard emulator on http://{h}:{p}/margin-trading, Solana RPC on /solana")
+    uvicorn.Server(
+        uvicorn.Config(app, host=h, port=p, log_config=None, lifespan="off", server_header=False)
+    ).run()
+    return 0
+
+
 # ---- backtest -------------------------------------------------------------------------------
 
 

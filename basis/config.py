@@ -86,6 +86,13 @@ class VenueSettings(BaseModel):
     solana_rpc_url: str = ""
     asgard_api_key: SecretStr = SecretStr("")
     request_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    asgard_program_id: str = ""
+    """Asgard's on-chain program, allowed in the transactions our wallets sign. Empty means
+    the emulator's in paper mode; required in live modes (see venues.asgard.factory)."""
+    solana_extra_programs: list[str] = Field(default_factory=list)
+    """Further programs Asgard's transactions may call (the signer refuses all others)."""
+    asgard_health_unit: Literal["auto", "percent", "fraction"] = "auto"
+    """Unit of Asgard's healthFactor (unconfirmed; see venues.asgard.health)."""
 
 
 class Settings(BaseSettings):

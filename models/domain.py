@@ -100,3 +100,48 @@ GLOBAL_SCOPE = "global"
 
 def user_scope(user_id: object) -> str:
     return f"user:{user_id}"
+
+
+class SubmissionKind(StrEnum):
+    """What a Solana submission does on Asgard."""
+
+    OPEN = "open"
+    CLOSE = "close"
+    UPDATE = "update"  # partial close, add collateral, repay, deleverage
+
+
+class SubmissionState(StrEnum):
+    """A Solana submission's progress (see ``venues.solana.submission``).
+
+    ``FAILED_ONCHAIN`` and ``EXPIRED`` end an *attempt*, not the submission: both prove
+    nothing changed on chain, so the next attempt may build and sign afresh.
+    """
+
+    BUILT = "built"  # the API built transactions for this attempt; nothing is signed
+    SIGNED = "signed"  # signed and persisted; may or may not have been sent
+    SUBMITTED = "submitted"  # handed to Asgard / the RPC at least once
+    CONFIRMED = "confirmed"  # every transaction of the attempt landed without error
+    FAILED_ONCHAIN = "failed_onchain"  # one landed with an error (fee paid, no effect)
+    EXPIRED = "expired"  # none can land any more (block height passed the last valid one)
+    FINALIZED = "finalized"  # the confirmed landing is finalized and the result recorded
+
+    @property
+    def attempt_over(self) -> bool:
+        return self in {SubmissionState.FAILED_ONCHAIN, SubmissionState.EXPIRED}
+
+    @property
+    def succeeded(self) -> bool:
+        return self in {SubmissionState.CONFIRMED, SubmissionState.FINALIZED}
+
+
+class TxState(StrEnum):
+    """One signed transaction of a submission."""
+
+    PENDING = "pending"  # not seen on chain yet, and its blockhash may still be valid
+    LANDED = "landed"  # on chain without error
+    FAILED = "failed"  # on chain with an error
+    EXPIRED = "expired"  # never landed and never can
+
+    @property
+    def terminal(self) -> bool:
+        return self is not TxState.PENDING

@@ -12,7 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Index, LargeBinary, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Index, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from models.domain import (
@@ -24,6 +24,9 @@ from models.domain import (
     OrderSide,
     PositionStatus,
     Protocol,
+    SubmissionKind,
+    SubmissionState,
+    TxState,
     UserRole,
     Venue,
 )
@@ -247,3 +250,50 @@ class AuditEvent(SQLModel, table=True):
     details: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     correlation_id: str | None = Field(default=None, max_length=128)
     """Request id or workflow id that caused the event."""
+
+
+class SolanaSubmission(SQLModel, table=True):
+    """One idempotent Solana action (open, close or update an Asgard position), keyed by the
+    caller's idempotency key (``open:{position_id}``...). Written before every irreversible
+    step so a restarted worker resumes it instead of signing something new."""
+
+    __tablename__ = "solana_submissions"
+
+    key: str = Field(primary_key=True, max_length=200)
+    kind: SubmissionKind = Field(sa_type=EnumText(SubmissionKind, 16))
+    wallet: str = Field(max_length=64, index=True)
+    state: SubmissionState = Field(sa_type=EnumText(SubmissionState, 16), index=True)
+    attempt: int = 1
+    request: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    """The caller's parameters: a reused key with different ones is refused."""
+    build: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    """The current attempt's build response from Asgard, without its transactions."""
+    result: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    error: str | None = Field(default=None, max_length=2000)
+    version: int = 0
+    """Optimistic lock: every write must name the version it read."""
+    created_at: datetime = _time()
+    updated_at: datetime = _time()
+
+
+class SolanaTransaction(SQLModel, table=True):
+    """A signed transaction of a submission. The signature is its id on chain and unique
+    here, so one landing can never be claimed by two submissions."""
+
+    __tablename__ = "solana_transactions"
+    __table_args__ = (
+        UniqueConstraint("submission_key", "attempt", "idx", name="uq_solana_tx_attempt_idx"),
+    )
+
+    signature: str = Field(primary_key=True, max_length=100)
+    submission_key: str = Field(foreign_key="solana_submissions.key", index=True, max_length=200)
+    attempt: int
+    idx: int
+    signed_tx: str = Field(sa_type=Text)
+    """Base64 wire bytes, kept so the very same transaction can be rebroadcast."""
+    last_valid_block_height: int = Field(sa_type=BigInteger)
+    state: TxState = Field(default=TxState.PENDING, sa_type=EnumText(TxState, 16))
+    err: str | None = Field(default=None, max_length=2000)
+    slot: int | None = Field(default=None, sa_type=BigInteger)
+    created_at: datetime = _time()
+    updated_at: datetime = _time()
