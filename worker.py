@@ -1,8 +1,9 @@
 """Temporal worker: registers the workflows and activities on their task queues.
 
 Run as many copies as needed (``python worker.py`` or ``basis worker``): they share the task
-queues, and Temporal spreads the work. Stops gracefully on SIGINT/SIGTERM, letting running
-activities finish within the grace period.
+queues, and Temporal spreads the work. The ``engine`` role runs the workflows and database
+activities, the ``venues`` role the activities that call Hyperliquid, Asgard and Solana; a
+process serves both by default. Stops gracefully on SIGINT/SIGTERM.
 """
 
 from __future__ import annotations
@@ -23,14 +24,28 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.control import ControlActivities
+from activities.cycles import CycleActivities
+from activities.entry import EntryActivities
 from activities.ledger import LedgerActivities
+from activities.legs import LegActivities
+from activities.market import MarketObserver
+from activities.settlement import SettlementActivities
 from basis.config import ConfigError, Settings, load_settings
 from basis.db import create_engine, session_factory
 from basis.logging import configure_logging
 from basis.runtime import hard_exit
+from basis.schedules import ensure_schedules
 from basis.temporal import connect_with_retry
+from venues.asgard.client import AsgardClient
+from venues.asgard.factory import asgard_client, solana_rpc
+from venues.hyperliquid.venue import HyperliquidVenue
+from venues.solana.rpc import SolanaRpc
+from venues.solana.store import SqlSubmissionStore
+from wallets.keystore import LocalKeystore
+from wallets.provider import LocalWalletProvider, WalletProvider
 from workflows.close_position import ClosePositionWorkflow
 from workflows.control import ControlWorkflow
+from workflows.cycles import IntentScanWorkflow, MonitorCycleWorkflow
 from workflows.intent import IntentWorkflow
 from workflows.open_position import OpenPositionWorkflow
 
@@ -41,9 +56,25 @@ WORKFLOWS: list[type] = [
     IntentWorkflow,
     OpenPositionWorkflow,
     ClosePositionWorkflow,
+    IntentScanWorkflow,
+    MonitorCycleWorkflow,
 ]
 
 QUEUE_ROLES = ("engine", "venues")
+
+
+@dataclass
+class Venues:
+    """The venue objects a worker shares between all its activities (one each)."""
+
+    hyperliquid: HyperliquidVenue
+    asgard: AsgardClient
+    rpc: SolanaRpc
+    market: MarketObserver
+
+    async def aclose(self) -> None:
+        await self.asgard.close()
+        await self.rpc.close()
 
 
 @dataclass
@@ -52,14 +83,47 @@ class WorkerDeps:
 
     settings: Settings
     engine: AsyncEngine
+    venues: Venues | None = None
+    wallets: WalletProvider | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     async def aclose(self) -> None:
+        if self.venues is not None:
+            await self.venues.aclose()
         await self.engine.dispose()
 
 
 def build_deps(settings: Settings) -> WorkerDeps:
-    return WorkerDeps(settings=settings, engine=create_engine(settings.database_url))
+    engine = create_engine(settings.database_url)
+    keystore = LocalKeystore(session_factory(engine), settings.server_secret.get_secret_value())
+    return WorkerDeps(settings=settings, engine=engine, wallets=LocalWalletProvider(keystore))
+
+
+async def connect_venues(settings: Settings, *, timeout: float = 60.0) -> Venues:
+    """Connect to the venues, waiting for them to come up (an emulator may still be
+    starting)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        try:
+            hl = await HyperliquidVenue.connect(
+                settings.venues.hyperliquid_url, timeout=settings.venues.request_timeout_seconds
+            )
+            break
+        except Exception as exc:  # any failure to read the universe: not up yet
+            if loop.time() >= deadline:
+                raise RuntimeError(
+                    f"Hyperliquid at {settings.venues.hyperliquid_url} unreachable: {exc}"
+                ) from exc
+            log.info("waiting for Hyperliquid at %s: %s", settings.venues.hyperliquid_url, exc)
+            await asyncio.sleep(1.0)
+    asgard = asgard_client(settings)
+    return Venues(
+        hyperliquid=hl,
+        asgard=asgard,
+        rpc=solana_rpc(settings),
+        market=MarketObserver(hl, asgard, settings.risk),
+    )
 
 
 def engine_activities(deps: WorkerDeps) -> list[Any]:
@@ -81,8 +145,54 @@ def engine_activities(deps: WorkerDeps) -> list[Any]:
     ]
 
 
-def venue_activities(deps: WorkerDeps) -> list[Any]:
-    return []
+def venue_activities(deps: WorkerDeps, client: Client) -> list[Any]:
+    v, wallets, settings = deps.venues, deps.wallets, deps.settings
+    if v is None or wallets is None:
+        return []
+    sessions = session_factory(deps.engine)
+    legs = LegActivities(
+        settings=settings,
+        hyperliquid=v.hyperliquid,
+        asgard=v.asgard,
+        rpc=v.rpc,
+        store=SqlSubmissionStore(deps.engine),
+        wallets=wallets,
+        market=v.market,
+    )
+    entry = EntryActivities(
+        risk=settings.risk,
+        market=v.market,
+        hyperliquid=v.hyperliquid,
+        rpc=v.rpc,
+        wallets=wallets,
+        sessions=sessions,
+        kill_switch=settings.kill_switch_file,
+    )
+    settle = SettlementActivities(
+        hyperliquid=v.hyperliquid, market=v.market, wallets=wallets, sessions=sessions
+    )
+    cycles = CycleActivities(
+        risk=settings.risk,
+        market=v.market,
+        hyperliquid=v.hyperliquid,
+        asgard=v.asgard,
+        sessions=sessions,
+        temporal=client,
+    )
+    return [
+        legs.set_leverage,
+        legs.place_hedge,
+        legs.hedge_fill,
+        legs.short_state,
+        legs.open_long,
+        legs.close_long,
+        entry.check_intent,
+        entry.preflight_open,
+        settle.settle_close,
+        cycles.scan_intents,
+        cycles.plan_monitor,
+        cycles.monitor_batch,
+    ]
 
 
 def build_workers(
@@ -101,13 +211,14 @@ def build_workers(
             )
         )
     if "venues" in roles:
-        acts = venue_activities(deps)
+        acts = venue_activities(deps, client)
         if acts:
             workers.append(
                 Worker(
                     client,
                     task_queue=t.venue_task_queue,
                     activities=acts,
+                    max_concurrent_activities=200,
                     graceful_shutdown_timeout=timedelta(seconds=30),
                 )
             )
@@ -117,6 +228,10 @@ def build_workers(
 async def run(settings: Settings, roles: Sequence[str] = QUEUE_ROLES) -> None:
     client = await connect_with_retry(settings)
     deps = build_deps(settings)
+    if "venues" in roles:
+        deps.venues = await connect_venues(settings)
+    if "engine" in roles:
+        await ensure_schedules(client, settings)
     workers = build_workers(client, deps, roles)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -169,6 +169,12 @@ class LedgerActivities:
                     leg.size = Decimal(0)
                 if f.venue_ref:
                     leg.venue_ref = f.venue_ref
+                if f.details and not f.reduces:
+                    # Reassign (not mutate) so the JSON column is seen as changed.
+                    leg.venue_details = {
+                        **leg.venue_details,
+                        **{k: format(v, "f") for k, v in f.details.items()},
+                    }
                 if not f.reduces and leg.status is LegStatus.PENDING:
                     leg.status = LegStatus.OPEN
                     leg.opened_at = f.filled_at
@@ -198,6 +204,7 @@ class LedgerActivities:
                 leg.updated_at = self._clock()
                 s.add(leg)
             p.status = PositionStatus.OPEN
+            p.protocol = long.protocol or p.protocol
             p.entry_price = long.avg_price
             p.opened_at = short.filled_at
             p.updated_at = self._clock()

@@ -7,9 +7,11 @@ without real authentication.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from typing import Annotated
 
+import httpx
 from fastapi import Depends, Header, Request
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -21,6 +23,9 @@ from basis.config import Settings
 from models.domain import UserRole
 from models.tables import User
 from wallets.keystore import LocalKeystore
+from wallets.paper import PaperFaucet
+
+log = logging.getLogger(__name__)
 
 
 async def get_current_user(
@@ -45,7 +50,12 @@ async def get_current_user(
                 user = await s.get(User, x_user_id)
         assert user is not None
     keystore = LocalKeystore(sessions, settings.server_secret.get_secret_value())
-    await keystore.ensure_wallets(user.id)
+    wallets = await keystore.ensure_wallets(user.id)
+    if wallets.created and settings.paper_deposits:
+        try:
+            await PaperFaucet(settings).deposit(wallets)
+        except httpx.HTTPError as exc:  # the user exists; a deposit can be asked for later
+            log.warning("paper deposit for %s failed: %s", user.id, exc)
     return user
 
 

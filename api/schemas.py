@@ -15,6 +15,8 @@ from models.domain import Asset, IntentStatus, PositionStatus, Protocol
 def canonical(d: Decimal) -> str:
     """Plain decimal text without trailing zeros: the same value reads the same whichever
     database stored it (Postgres pads NUMERIC scale, SQLite keeps what was written)."""
+    if d.is_zero():
+        return "0"  # never "-0"
     return format(d.normalize(), "f")
 
 

@@ -376,6 +376,55 @@ def emulator_asgard(
     return 0
 
 
+@emulator_app.command("all")
+def emulator_all(
+    scenario: Annotated[
+        str | None, typer.Option(help="Market scenario (default: emulators.scenario).")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="Market seed (default: emulators.seed).")] = None,
+    speed: Annotated[
+        float | None,
+        typer.Option(help="Simulated seconds per real second (default: emulators.clock_speed)."),
+    ] = None,
+) -> int:
+    """Both emulators in one process on one simulated market: Hyperliquid, and Asgard with the
+    Solana RPC. State persists under <state_dir>/emulators."""
+    from venues.emulators.combined import build, serve
+    from venues.market.scenarios import SCENARIOS
+
+    settings = settings_or_fail()
+    _configure_logging(settings, "emulators")
+    e = settings.emulators
+    chosen = scenario or e.scenario
+    if chosen not in SCENARIOS:
+        raise CommandFailed(f"--scenario: unknown {chosen!r}; known: {', '.join(SCENARIOS)}")
+    check_ports(
+        [
+            PortClaim(
+                e.host,
+                e.hyperliquid_port,
+                "Hyperliquid emulator",
+                "BASIS_EMULATORS__HYPERLIQUID_PORT",
+            ),
+            PortClaim(e.host, e.asgard_port, "Asgard emulator", "BASIS_EMULATORS__ASGARD_PORT"),
+        ]
+    )
+    state_dir = settings.state_dir / "emulators"
+    state_dir.mkdir(parents=True, exist_ok=True)
+    venues = build(
+        scenario=chosen,
+        seed=e.seed if seed is None else seed,
+        speed=speed or e.clock_speed,
+        state_dir=state_dir,
+        asgard_api_key=settings.venues.asgard_api_key.get_secret_value() or None,
+    )
+    return run_async(
+        lambda: serve(
+            venues, host=e.host, hyperliquid_port=e.hyperliquid_port, asgard_port=e.asgard_port
+        )
+    )
+
+
 # ---- backtest -------------------------------------------------------------------------------
 
 

@@ -4,6 +4,7 @@ versioned risk YAML. Invalid configuration stops start-up with a message naming 
 from __future__ import annotations
 
 import os
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal, Self
@@ -76,6 +77,8 @@ class EmulatorSettings(BaseModel):
     scenario: str = "calm"
     seed: int = 7
     clock_speed: float = Field(default=1.0, gt=0, le=100_000)
+    paper_deposit_usd: Decimal = Field(default=Decimal(100_000), gt=0, le=Decimal(10**9))
+    """USDC credited on each venue to a new paper user."""
 
 
 class VenueSettings(BaseModel):
@@ -115,6 +118,8 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "text"] = "json"
     kill_switch_file: Path | None = None
+    paper_deposits: bool = True
+    """Paper mode: credit new users' wallets on the emulators."""
     risk_file: Path = DEFAULT_RISK_FILE
 
     temporal: TemporalSettings = TemporalSettings()

@@ -73,11 +73,23 @@ class Stack:
     def port_claims(self) -> list[PortClaim]:
         s = self.settings
         host = s.temporal.address.rsplit(":", 1)[0]
-        return [
+        claims = [
             PortClaim(host, s.temporal.port, "Temporal frontend", "BASIS_TEMPORAL__ADDRESS"),
             PortClaim(host, s.temporal.ui_port, "Temporal web UI", "BASIS_TEMPORAL__UI_PORT"),
             PortClaim(s.api.host, s.api.port, "API", "BASIS_API__PORT"),
         ]
+        if s.mode == "paper":
+            e = s.emulators
+            claims += [
+                PortClaim(
+                    e.host,
+                    e.hyperliquid_port,
+                    "Hyperliquid emulator",
+                    "BASIS_EMULATORS__HYPERLIQUID_PORT",
+                ),
+                PortClaim(e.host, e.asgard_port, "Asgard emulator", "BASIS_EMULATORS__ASGARD_PORT"),
+            ]
+        return claims
 
     def _child_env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -113,6 +125,15 @@ class Stack:
             ready=self._temporal_ready,
         )
         services = [temporal]
+        if s.mode == "paper":
+            # The venues first: the worker connects to them at start.
+            services.append(
+                Service(
+                    "emulators",
+                    [str(self._bin / "basis"), "emulator", "all"],
+                    ready=self._emulators_ready,
+                )
+            )
         services.append(Service("worker", [str(self._bin / "basis"), "worker"], ready=_always))
         services.append(Service("api", [str(self._bin / "basis"), "api"], ready=self._api_ready))
         return services
@@ -137,6 +158,12 @@ class Stack:
                 return (await http.get(url)).status_code == 200
         except httpx.HTTPError:
             return False
+
+    async def _emulators_ready(self) -> bool:
+        e = self.settings.emulators
+        return await self._http_ok(
+            f"http://{e.host}:{e.hyperliquid_port}/admin/health"
+        ) and await self._http_ok(f"http://{e.host}:{e.asgard_port}/admin/health")
 
     async def _api_ready(self) -> bool:
         a = self.settings.api
@@ -182,9 +209,9 @@ class Stack:
             await upgrade(engine)
         finally:
             await engine.dispose()
+        # In order: the venues before the worker that connects to them, the API last.
         for svc in self.services[1:]:
             await self._start(svc)
-        for svc in self.services[1:]:
             if not await self._wait_ready(svc, 60):
                 return 1
         a, t = s.api, s.temporal
@@ -193,6 +220,13 @@ class Stack:
         self.say(f"  API docs     http://{a.host}:{a.port}/api/v1/docs")
         ui = f"http://{t.address.rsplit(':', 1)[0]}:{t.ui_port}"
         self.say(f"  Temporal UI  {ui}/namespaces/{t.namespace}/workflows")
+        if s.mode == "paper":
+            e = s.emulators
+            self.say(f"  Hyperliquid  http://{e.host}:{e.hyperliquid_port} (emulator)")
+            self.say(
+                f"  Asgard       http://{e.host}:{e.asgard_port}/margin-trading (emulator; "
+                "Solana RPC at /solana, market control at /admin/market)"
+            )
         self.say(f"  logs         {self.logs}")
         self.say("Ready. Ctrl-C stops everything.")
         return await self._supervise()

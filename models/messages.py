@@ -169,7 +169,7 @@ class OpenPlan(Message):
 
     protocol: Protocol
     long_collateral: Decimal
-    """Collateral deposited, in units of the asset."""
+    """USDC posted as the long's margin."""
     long_size: Decimal
     """Total long exposure in units of the asset (collateral x leverage)."""
     short_size: Decimal
@@ -177,6 +177,8 @@ class OpenPlan(Message):
     asset_price_usd: Decimal
     sol_price_usd: Decimal
     expected_net_apy: Decimal | None = None
+    hyperliquid_leverage: int = 3
+    """Integer leverage set on Hyperliquid (isolated)."""
 
 
 class Preflight(Message):
@@ -205,6 +207,11 @@ class LegFill(Message):
     fill_ids: list[str] = []
     """Hyperliquid trade ids, or Solana transaction signatures."""
     filled_at: datetime
+    protocol: Protocol | None = None
+    """Asgard lending protocol of a long fill."""
+    details: dict[str, Decimal] = {}
+    """Venue figures a settlement needs later (Asgard: collateral posted, tokens, debt, the
+    token's SOL rate), kept on the leg."""
 
 
 class OpenLongRequest(Message):

@@ -154,6 +154,9 @@ class Leg(SQLModel, table=True):
     exit_price: Decimal | None = _money(default=None)
     notional_usd: Decimal | None = _money(default=None)
     leverage: Decimal | None = _money(default=None)
+    venue_details: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    """Figures a settlement needs later (Asgard: collateral posted, tokens, debt and the
+    token's SOL rate at the open), as decimal strings."""
     opened_at: datetime | None = _time(default=None)
     closed_at: datetime | None = _time(default=None)
     updated_at: datetime = _time()
@@ -296,4 +299,26 @@ class SolanaTransaction(SQLModel, table=True):
     err: str | None = Field(default=None, max_length=2000)
     slot: int | None = Field(default=None, sa_type=BigInteger)
     created_at: datetime = _time()
+    updated_at: datetime = _time()
+
+
+class MarketSnapshotRecord(SQLModel, table=True):
+    """The market view of one monitor cycle, shared by every batch of that cycle (kept out of
+    workflow history; pruned after a day)."""
+
+    __tablename__ = "market_snapshots"
+
+    id: str = Field(primary_key=True, max_length=64)
+    taken_at: datetime = _time(index=True)
+    data: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+
+
+class MonitorStateRecord(SQLModel, table=True):
+    """What the risk rules carry from one monitor cycle to the next for a position (since
+    when a leg has been near liquidation, funding adverse, carry low)."""
+
+    __tablename__ = "monitor_states"
+
+    position_id: uuid.UUID = Field(foreign_key="positions.id", primary_key=True)
+    state: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     updated_at: datetime = _time()

@@ -31,6 +31,8 @@ class UserWallets:
     user_id: uuid.UUID
     solana_address: str
     evm_address: str
+    created: bool = False
+    """True when this call created at least one of them."""
 
 
 class WalletNotFoundError(LookupError):
@@ -56,6 +58,7 @@ class LocalKeystore:
         """Create whichever of the user's Solana and EVM wallets is missing. Safe to call
         concurrently: a lost race re-reads the winner's row."""
         existing = await self._by_chain(user_id)
+        created = False
         for chain in (Chain.SOLANA, Chain.EVM):
             if chain in existing:
                 continue
@@ -63,13 +66,17 @@ class LocalKeystore:
             try:
                 async with self._sessions() as s, s.begin():
                     s.add(row)
+                created = True
             except IntegrityError:
                 pass  # created concurrently; the re-read below finds it
+        if not created:
+            return UserWallets(user_id, existing[Chain.SOLANA].address, existing[Chain.EVM].address)
         existing = await self._by_chain(user_id)
         return UserWallets(
             user_id=user_id,
             solana_address=existing[Chain.SOLANA].address,
             evm_address=existing[Chain.EVM].address,
+            created=True,
         )
 
     async def addresses(self, user_id: uuid.UUID) -> UserWallets:

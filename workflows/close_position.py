@@ -105,6 +105,7 @@ class ClosePositionWorkflow:
                 calls.SETTLE_CLOSE,
                 inp.position_id,
                 inp.user_id,
+                closed,
                 result_type=CloseSettlement,
                 queue=cfg.venue_queue,
                 timeout=policies.VENUE_CALL_TIMEOUT,

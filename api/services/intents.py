@@ -186,7 +186,7 @@ async def cancel(
         return row
     if row.status.is_terminal:
         raise ApiError("POS-0005", f"intent is already {row.status.value}")
-    handle = client.get_workflow_handle_for(IntentWorkflow.run, workflow_id(row.id))
+    handle = client.get_workflow_handle(workflow_id(row.id))
     try:
         await handle.execute_update(IntentWorkflow.cancel, by)
     except WorkflowUpdateFailedError as exc:

@@ -95,7 +95,7 @@ class FakeWorld:
             )
 
         @activity.defn(name=calls.SET_LEVERAGE)
-        async def set_leverage(user_id: uuid.UUID, leverage: Decimal) -> None:
+        async def set_leverage(user_id: uuid.UUID, leverage: int) -> None:
             w.calls.append("set_leverage")
 
         @activity.defn(name=calls.OPEN_LONG)
@@ -160,7 +160,7 @@ class FakeWorld:
             return IntentCheck(met=False, reason="net_apy_below_minimum")
 
         @activity.defn(name=calls.SETTLE_CLOSE)
-        async def settle(pid: uuid.UUID, user_id: uuid.UUID) -> CloseSettlement:
+        async def settle(pid: uuid.UUID, user_id: uuid.UUID, closed: LongClose) -> CloseSettlement:
             w.calls.append("settle")
             parts = {k: Decimal(v) for k, v in w.pnl_parts.items()}
             return CloseSettlement(

@@ -140,6 +140,8 @@ class AsgardClient:
                 token=token_of(asset),
                 price_usd=opt_dec(token_a.get("priceUsd"), "priceUsd"),
                 sources=sources,
+                staking_apy=opt_dec(token_a.get("stakingApy"), "stakingApy"),
+                exchange_rate_sol=opt_dec(token_a.get("exchangeRateSol"), "exchangeRateSol"),
             )
         return out
 

@@ -3,6 +3,8 @@ one RPC per worker) and how to make a per-user position manager from them."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from basis.config import Settings
 from venues.asgard.client import AsgardClient
 from venues.asgard.health import HealthUnit
@@ -54,6 +56,7 @@ def position_manager(
     client: AsgardClient,
     rpc: SolanaRpc,
     policy: SubmitPolicy | None = None,
+    on_progress: Callable[[str], None] | None = None,
 ) -> AsgardPositionManager:
     """A manager for one user's wallet over the worker's shared client, RPC and store."""
     return AsgardPositionManager(
@@ -62,4 +65,5 @@ def position_manager(
         TransactionSigner(signer, transaction_policy(settings)),
         store,
         policy=policy,
+        on_progress=on_progress,
     )

@@ -57,6 +57,10 @@ class AssetMarket:
     token: Token
     price_usd: Decimal | None
     sources: tuple[ProtocolRates, ...]
+    staking_apy: Decimal | None = None
+    """Staking yield of the token, decimal per year, when the API gives it (unconfirmed)."""
+    exchange_rate_sol: Decimal | None = None
+    """Stake-pool value of one token in SOL, when the API gives it (unconfirmed)."""
 
     def source(self, protocol: Protocol) -> ProtocolRates | None:
         return next((s for s in self.sources if s.protocol == protocol), None)

@@ -20,7 +20,14 @@ from venues.hyperliquid.errors import (
 )
 from venues.hyperliquid.rounding import to_wire
 from venues.hyperliquid.session import AccountSession, now_ms, statuses
-from venues.hyperliquid.types import Fill, OrderOutcome, OrderRequest, OrderResult, OrderStatus
+from venues.hyperliquid.types import (
+    Fill,
+    OrderOutcome,
+    OrderRequest,
+    OrderResult,
+    OrderStatus,
+    check_cloid,
+)
 
 _FILL_LOOKBACK_MS = 60_000
 _FILL_LAG_RETRIES = (0.2, 0.5)
@@ -42,6 +49,13 @@ class OrderPlacement(AccountSession):
             await self._sleep_past(now_ms() + self._ttl_ms())
             found = await self.order_status(cloid)
         return found
+
+    async def lookup(self, cloid: str, *, prior_attempt: bool = True) -> OrderResult | None:
+        """What the order with this cloid achieved, or None when the venue never had it (after
+        waiting out an attempt that may still be in flight when ``prior_attempt``). Raises
+        the order's rejection if the venue refused it."""
+        found = await self._existing(check_cloid(cloid), prior_attempt)
+        return None if found is None else await self._from_status(found, replayed=True)
 
     async def _place(
         self,

@@ -70,6 +70,11 @@ async def _markets(emu: AsgardEmulator, body: dict[str, Any], point: str) -> Res
                         "mint": token.mint,
                         "decimals": token.decimals,
                         "priceUsd": f(ms.asset_price_usd(Asset(asset))),
+                        # Stake-pool figures of the collateral token. Unconfirmed fields of the
+                        # real API (see docs/venues/asgard.md); the client treats them as
+                        # optional.
+                        "stakingApy": f(ms.staking_apy.get(Asset(asset))),
+                        "exchangeRateSol": f(ms.lst_exchange_rate.get(Asset(asset))),
                     },
                     "tokenB": {
                         "symbol": USDC.symbol,

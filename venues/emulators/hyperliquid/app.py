@@ -7,6 +7,8 @@ Fault points are ``info:<type>`` and ``exchange:<action type>``; kinds:
 - ``timeout``: hold the request ``delay_s`` without acting, then answer 504;
 - ``lost_response``: act, then drop the connection mid-response;
 - ``partial_fill`` (orders): fill only ``params.fraction`` of each order.
+- ``logical_error`` (orders): refuse every order with ``params.message`` (default: the
+  venue's insufficient-margin message), acting on nothing.
 """
 
 from __future__ import annotations
@@ -114,6 +116,21 @@ def create_app(
         point = f"exchange:{kind}"
         fraction: Decimal | None = None
         if kind == "order":
+            refusal = emu.faults.pick(point, kinds={"logical_error"})
+            if refusal is not None:
+                # The venue's per-order refusal (HTTP 200, an error status per order).
+                message = str(refusal.params.get("message", "Insufficient margin to place order."))
+                log.info("injecting logical_error (%s) at %s", message, point)
+                orders = body.get("action", {}).get("orders", []) if isinstance(body, dict) else []
+                return JSONResponse(
+                    {
+                        "status": "ok",
+                        "response": {
+                            "type": "order",
+                            "data": {"statuses": [{"error": message} for _ in orders or [0]]},
+                        },
+                    }
+                )
             partial = emu.faults.pick(point, kinds={"partial_fill"})
             if partial is not None:
                 fraction = Decimal(str(partial.params.get("fraction", "0.5")))
