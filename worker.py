@@ -30,6 +30,7 @@ from activities.ledger import LedgerActivities
 from activities.legs import LegActivities
 from activities.market import MarketObserver
 from activities.settlement import SettlementActivities
+from basis.clock import Clock, utc_now
 from basis.config import ConfigError, Settings, load_settings
 from basis.db import create_engine, session_factory
 from basis.logging import configure_logging
@@ -85,6 +86,8 @@ class WorkerDeps:
     engine: AsyncEngine
     venues: Venues | None = None
     wallets: WalletProvider | None = None
+    clock: Clock = utc_now
+    """Time as the activities read it (tests driving a simulated market pass its clock)."""
     extra: dict[str, Any] = field(default_factory=dict)
 
     async def aclose(self) -> None:
@@ -99,7 +102,9 @@ def build_deps(settings: Settings) -> WorkerDeps:
     return WorkerDeps(settings=settings, engine=engine, wallets=LocalWalletProvider(keystore))
 
 
-async def connect_venues(settings: Settings, *, timeout: float = 60.0) -> Venues:
+async def connect_venues(
+    settings: Settings, *, timeout: float = 60.0, clock: Clock = utc_now
+) -> Venues:
     """Connect to the venues, waiting for them to come up (an emulator may still be
     starting)."""
     loop = asyncio.get_running_loop()
@@ -122,14 +127,16 @@ async def connect_venues(settings: Settings, *, timeout: float = 60.0) -> Venues
         hyperliquid=hl,
         asgard=asgard,
         rpc=solana_rpc(settings),
-        market=MarketObserver(hl, asgard, settings.risk),
+        market=MarketObserver(hl, asgard, settings.risk, clock=clock),
     )
 
 
 def engine_activities(deps: WorkerDeps) -> list[Any]:
     sessions = session_factory(deps.engine)
-    control = ControlActivities(sessions, kill_switch=deps.settings.kill_switch_file)
-    ledger = LedgerActivities(sessions)
+    control = ControlActivities(
+        sessions, clock=deps.clock, kill_switch=deps.settings.kill_switch_file
+    )
+    ledger = LedgerActivities(sessions, clock=deps.clock)
     return [
         control.apply_control_change,
         control.read_control_states,
@@ -158,6 +165,7 @@ def venue_activities(deps: WorkerDeps, client: Client) -> list[Any]:
         store=SqlSubmissionStore(deps.engine),
         wallets=wallets,
         market=v.market,
+        clock=deps.clock,
     )
     entry = EntryActivities(
         risk=settings.risk,
@@ -167,9 +175,14 @@ def venue_activities(deps: WorkerDeps, client: Client) -> list[Any]:
         wallets=wallets,
         sessions=sessions,
         kill_switch=settings.kill_switch_file,
+        clock=deps.clock,
     )
     settle = SettlementActivities(
-        hyperliquid=v.hyperliquid, market=v.market, wallets=wallets, sessions=sessions
+        hyperliquid=v.hyperliquid,
+        market=v.market,
+        wallets=wallets,
+        sessions=sessions,
+        clock=deps.clock,
     )
     cycles = CycleActivities(
         risk=settings.risk,
@@ -178,6 +191,7 @@ def venue_activities(deps: WorkerDeps, client: Client) -> list[Any]:
         asgard=v.asgard,
         sessions=sessions,
         temporal=client,
+        clock=deps.clock,
     )
     return [
         legs.set_leverage,

@@ -170,7 +170,7 @@ class CycleActivities:
         ref = f"ms-{uuid.uuid4().hex}"
         async with self._sessions() as s, s.begin():
             s.add(MarketSnapshotRecord(id=ref, taken_at=snap.at, data=snap.model_dump(mode="json")))
-            await s.execute(
+            await s.exec(
                 delete(MarketSnapshotRecord).where(
                     col(MarketSnapshotRecord.taken_at) < snap.at - SNAPSHOT_RETENTION
                 )

@@ -69,14 +69,13 @@ class LocalKeystore:
                 created = True
             except IntegrityError:
                 pass  # created concurrently; the re-read below finds it
-        if not created:
-            return UserWallets(user_id, existing[Chain.SOLANA].address, existing[Chain.EVM].address)
-        existing = await self._by_chain(user_id)
+        if len(existing) < 2:
+            existing = await self._by_chain(user_id)
         return UserWallets(
             user_id=user_id,
             solana_address=existing[Chain.SOLANA].address,
             evm_address=existing[Chain.EVM].address,
-            created=True,
+            created=created,
         )
 
     async def addresses(self, user_id: uuid.UUID) -> UserWallets:

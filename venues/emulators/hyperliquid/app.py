@@ -173,7 +173,8 @@ def create_app(
             emu.faults.clear()
         elif request.method == "POST":
             body = await _json(request)
-            raw = body.get("rules", []) if isinstance(body, dict) else body
+            # Either {"rules": [rule, ...], "seed"?} or one rule on its own.
+            raw = body.get("rules", [body]) if isinstance(body, dict) else body
             try:
                 rules = _RULES.validate_python(raw)
             except ValidationError as exc:
