@@ -33,6 +33,7 @@ from activities.settlement import SettlementActivities
 from basis.clock import Clock, utc_now
 from basis.config import ConfigError, Settings, load_settings
 from basis.db import create_engine, session_factory
+from basis.engine import engine_config
 from basis.logging import configure_logging
 from basis.runtime import hard_exit
 from basis.schedules import ensure_schedules
@@ -131,16 +132,21 @@ async def connect_venues(
     )
 
 
-def engine_activities(deps: WorkerDeps) -> list[Any]:
+def engine_activities(deps: WorkerDeps, client: Client | None = None) -> list[Any]:
     sessions = session_factory(deps.engine)
     control = ControlActivities(
-        sessions, clock=deps.clock, kill_switch=deps.settings.kill_switch_file
+        sessions,
+        clock=deps.clock,
+        kill_switch=deps.settings.kill_switch_file,
+        temporal=client,
+        engine=engine_config(deps.settings),
     )
     ledger = LedgerActivities(sessions, clock=deps.clock)
     return [
         control.apply_control_change,
         control.read_control_states,
         control.entry_gate,
+        control.close_all_positions,
         ledger.create_position,
         ledger.record_leg_fills,
         ledger.record_position_open,
@@ -220,7 +226,7 @@ def build_workers(
                 client,
                 task_queue=t.task_queue,
                 workflows=WORKFLOWS,
-                activities=engine_activities(deps),
+                activities=engine_activities(deps, client),
                 graceful_shutdown_timeout=timedelta(seconds=10),
             )
         )

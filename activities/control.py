@@ -9,11 +9,19 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
+from temporalio.client import Client
+from temporalio.common import WorkflowIDConflictPolicy
 
 from basis.clock import Clock, utc_now
-from models.domain import GLOBAL_SCOPE, user_scope
-from models.messages import ControlChange, ControlStateView, EntryGate
-from models.tables import AuditEvent, ControlState
+from models.domain import GLOBAL_SCOPE, PositionStatus, user_scope
+from models.messages import (
+    ClosePositionInput,
+    ControlChange,
+    ControlStateView,
+    EngineConfig,
+    EntryGate,
+)
+from models.tables import AuditEvent, ControlState, Position
 
 
 def _view(row: ControlState) -> ControlStateView:
@@ -33,10 +41,51 @@ class ControlActivities:
         sessions: async_sessionmaker[AsyncSession],
         clock: Clock = utc_now,
         kill_switch: Path | None = None,
+        *,
+        temporal: Client | None = None,
+        engine: EngineConfig | None = None,
     ):
         self._sessions = sessions
         self._clock = clock
         self._kill_switch = kill_switch
+        self._temporal = temporal
+        self._engine = engine or EngineConfig()
+
+    @activity.defn(name="close_all_positions")
+    async def close_all_positions(self, reason: str) -> int:
+        """Start (or join) an urgent close of every open position: the emergency stop.
+        Idempotent: a close already running for a position is joined, not doubled."""
+        if self._temporal is None:
+            raise RuntimeError("close_all_positions needs a Temporal client")
+        async with self._sessions() as session:
+            rows = (
+                await session.exec(
+                    select(Position.id, Position.user_id).where(
+                        Position.status == PositionStatus.OPEN
+                    )
+                )
+            ).all()
+        # Imported here: the workflow module is only needed by this one activity.
+        from workflows.close_position import ClosePositionWorkflow
+
+        for i, (pid, uid) in enumerate(rows):
+            await self._temporal.start_workflow(
+                ClosePositionWorkflow.run,
+                ClosePositionInput(
+                    position_id=pid,
+                    user_id=uid,
+                    reason=reason,
+                    urgent=True,
+                    requested_by="emergency_stop",
+                    config=self._engine,
+                ),
+                id=f"close-{pid}",
+                task_queue=self._engine.engine_queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            )
+            if i % 100 == 0:
+                activity.heartbeat(i)
+        return len(rows)
 
     @activity.defn(name="entry_gate")
     async def entry_gate(self, user_id: uuid.UUID) -> EntryGate:

@@ -15,6 +15,7 @@ from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.control import ControlActivities
+    from models.domain import GLOBAL_SCOPE
     from models.messages import ControlChange, ControlStateView, ControlWorkflowInput
 
 CONTROL_WORKFLOW_ID = "control"
@@ -70,6 +71,15 @@ class ControlWorkflow:
             )
             self._states[view.scope] = view
             self._changes += 1
+            if change.emergency_stop and change.scope == GLOBAL_SCOPE:
+                # Entries are stopped (the state above); now close everything that is open.
+                await workflow.execute_activity_method(
+                    ControlActivities.close_all_positions,
+                    f"emergency_stop: {change.reason or 'no reason given'}",
+                    start_to_close_timeout=timedelta(minutes=5),
+                    heartbeat_timeout=timedelta(seconds=60),
+                    retry_policy=_DB_RETRY,
+                )
             return view
 
     @apply.validator

@@ -55,6 +55,23 @@ async def pause(
     return await control.apply_change(client, settings, change)
 
 
+@router.post("/emergency-stop", response_model=ControlStateView)
+async def emergency_stop(
+    body: PauseRequest, client: TemporalDep, settings: SettingsDep, actor: ActorHeader = "api"
+) -> ControlStateView:
+    """Stop all new entries and close every open position now (urgent closes). Undo with
+    ``/control/resume``; closed positions stay closed."""
+    change = ControlChange(
+        scope=GLOBAL_SCOPE,
+        paused=True,
+        emergency_stop=True,
+        reason=body.reason,
+        actor=actor,
+        correlation_id=correlation_id.get(),
+    )
+    return await control.apply_change(client, settings, change)
+
+
 @router.post("/me/pause", response_model=ControlStateView)
 async def pause_me(
     body: PauseRequest, user: CurrentUser, client: TemporalDep, settings: SettingsDep

@@ -230,3 +230,30 @@ async def test_a_double_close_is_one_close_on_the_venues(paper: Paper) -> None:
     hl_size, asgard = await _venue_positions(paper, user)
     assert hl_size == 0
     assert len(asgard) == 1
+
+
+async def test_an_emergency_stop_closes_every_open_position_and_blocks_entries(
+    paper: Paper,
+) -> None:
+    alice, bob = paper.new_user(), paper.new_user()
+    a = await _open_now(paper, alice)
+    b = await _open_now(paper, bob, asset="jitoSOL", capital_usd="4000")
+    r = await paper.api.post("/api/v1/control/emergency-stop", json={"reason": "drill"})
+    assert r.status_code == 200, r.text
+    assert r.json()["emergency_stop"] is True
+    try:
+        for user, pos in ((alice, a), (bob, b)):
+            closed = await _closed(paper, user, pos["id"])
+            assert closed["status"] == "closed"
+            assert closed["close_reason"] == "emergency_stop: drill"
+        blocked = await paper.api.post(
+            "/api/v1/positions/open",
+            json=_intent(capital_usd="3000", execute_immediately=True),
+            headers=alice,
+        )
+        assert blocked.status_code == 202
+        await asyncio.sleep(1.0)
+        again = await paper.api.get(f"/api/v1/intents/{blocked.json()['id']}", headers=alice)
+        assert again.json()["status"] == "pending"
+    finally:
+        await paper.api.post("/api/v1/control/resume", json={})
