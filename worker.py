@@ -50,6 +50,7 @@ from workflows.control import ControlWorkflow
 from workflows.cycles import IntentScanWorkflow, MonitorCycleWorkflow
 from workflows.intent import IntentWorkflow
 from workflows.open_position import OpenPositionWorkflow
+from workflows.rebalance import RebalanceWorkflow
 
 log = logging.getLogger("basis.worker")
 
@@ -60,6 +61,7 @@ WORKFLOWS: list[type] = [
     ClosePositionWorkflow,
     IntentScanWorkflow,
     MonitorCycleWorkflow,
+    RebalanceWorkflow,
 ]
 
 QUEUE_ROLES = ("engine", "venues")
@@ -155,6 +157,8 @@ def engine_activities(deps: WorkerDeps, client: Client | None = None) -> list[An
         ledger.begin_close,
         ledger.record_position_closed,
         ledger.set_intent_status,
+        ledger.position_state,
+        ledger.record_rebalance,
     ]
 
 
@@ -206,6 +210,8 @@ def venue_activities(deps: WorkerDeps, client: Client) -> list[Any]:
         legs.short_state,
         legs.open_long,
         legs.close_long,
+        legs.add_short_margin,
+        legs.add_long_collateral,
         entry.check_intent,
         entry.preflight_open,
         settle.settle_close,

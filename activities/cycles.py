@@ -37,6 +37,7 @@ from models.messages import (
     MonitorBatchResult,
     MonitorPlan,
     MonitorRange,
+    RebalanceOrder,
     ScanReport,
 )
 from models.messages import (
@@ -221,7 +222,7 @@ class CycleActivities:
         for p in positions:
             short_by_user[p.user_id] += legs[p.id][LegSide.SHORT].size
         exits: list[ExitOrder] = []
-        rebalances: list[uuid.UUID] = []
+        rebalances: list[RebalanceOrder] = []
         errors = warnings = 0
         new_states: dict[uuid.UUID, MonitorState] = {}
         snapshots: list[PositionSnapshot] = []
@@ -246,7 +247,16 @@ class CycleActivities:
                     )
                 )
             elif isinstance(d, Rebalance):
-                rebalances.append(p.id)
+                rebalances.append(
+                    RebalanceOrder(
+                        position_id=p.id,
+                        user_id=p.user_id,
+                        reason=d.reason.value,
+                        transfer_usd=d.transfer_usd,
+                        target_short_size=d.target_short_size,
+                        config=cfg,
+                    )
+                )
             else:
                 warnings += len(d.alerts)
             snapshots.append(

@@ -29,6 +29,7 @@ from models.messages import (
     IntentStatusChange,
     LegFill,
     OpenPositionInput,
+    RebalanceResult,
 )
 from models.tables import AuditEvent, Fill, Intent, Leg, Position
 
@@ -271,6 +272,27 @@ class LedgerActivities:
                 asset=p.asset,
                 short_size=short.size if short else Decimal(0),
             )
+
+    @activity.defn(name="position_state")
+    async def position_state(self, position_id: uuid.UUID) -> CloseStart:
+        """The position's status, asset and short size as the database holds them."""
+        async with self._sessions() as s:
+            p = await s.get(Position, position_id)
+            if p is None:
+                raise PositionNotFound(f"position {position_id} does not exist")
+            short = (await self._legs(s, position_id)).get(LegSide.SHORT)
+            return CloseStart(
+                status=PositionStatus(p.status),
+                asset=p.asset,
+                short_size=short.size if short else Decimal(0),
+            )
+
+    @activity.defn(name="record_rebalance")
+    async def record_rebalance(self, result: RebalanceResult) -> None:
+        async with self._sessions() as s, s.begin():
+            p = await self._position(s, result.position_id)
+            action = "rebalanced" if result.actions else "rebalance_skipped"
+            self._audit(s, p, action, result.model_dump(mode="json"))
 
     @activity.defn(name="record_position_closed")
     async def record_position_closed(

@@ -13,6 +13,7 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal
 
+from solders.pubkey import Pubkey
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -30,10 +31,11 @@ from models.messages import (
     OpenLongRequest,
     ShortState,
 )
-from venues.asgard.client import AsgardClient
+from venues.asgard.client import UPDATE_PROTOCOLS, AsgardClient, UpdateAction
 from venues.asgard.factory import position_manager
 from venues.asgard.manager import AsgardPositionManager
 from venues.asgard.models import PositionState
+from venues.asgard.tokens import USDC
 from venues.hyperliquid.client import HyperliquidClient
 from venues.hyperliquid.errors import IocNotFilled
 from venues.hyperliquid.types import OrderResult, make_cloid
@@ -181,6 +183,52 @@ class LegActivities:
         return ShortState(
             size=pos.size, entry_price=pos.entry_px, liquidation_price=pos.liquidation_px
         )
+
+    @activity.defn(name="add_short_margin")
+    async def add_short_margin(self, user_id: uuid.UUID, amount: Decimal) -> Decimal:
+        """Move up to ``amount`` USDC of the account's free balance into the SOL position's
+        isolated margin. Returns what was added. Not idempotent on the venue: an unanswered
+        request fails for good (``OutcomeUnknown``) rather than risk adding twice."""
+        with venue_errors():
+            client = await self._hl_client(user_id)
+            state = await client.user_state()
+            pos = state.position(COIN)
+            free = state.withdrawable.quantize(Decimal("0.01"), rounding="ROUND_DOWN")
+            add = min(amount.quantize(Decimal("0.01")), free)
+            if pos is None or pos.size == 0 or add <= 0:
+                return Decimal(0)
+            await client.update_isolated_margin(COIN, add)
+        return add
+
+    @activity.defn(name="add_long_collateral")
+    async def add_long_collateral(
+        self, position_id: uuid.UUID, user_id: uuid.UUID, amount: Decimal, key: str
+    ) -> Decimal:
+        """Repay up to ``amount`` USDC of the long's debt from the wallet, keyed by ``key`` so a
+        retry resumes the same update. Returns what was repaid (0 where the protocol does not
+        offer position updates or the wallet holds no USDC)."""
+        with venue_errors():
+            manager = await self._manager(user_id)
+            sub = await self._store.get(open_key(position_id))
+            if sub is None or not sub.result:
+                return Decimal(0)
+            protocol = Protocol(int(sub.result["protocol"]))
+            if protocol not in UPDATE_PROTOCOLS:
+                return Decimal(0)
+            held = await self._rpc.token_balance(
+                Pubkey.from_string(manager.wallet), Pubkey.from_string(USDC.mint)
+            )
+            repay = min(amount, held.amount).quantize(Decimal("0.01"), rounding="ROUND_DOWN")
+            if repay <= 0:
+                return Decimal(0)
+            await manager.update_position(
+                key,
+                UpdateAction.REPAY,
+                pda=str(sub.result["position_pda"]),
+                protocol=protocol,
+                amount=repay,
+            )
+        return repay
 
     # ---- Asgard --------------------------------------------------------------------------
 

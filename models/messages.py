@@ -369,10 +369,31 @@ class ExitOrder(Message):
     urgent: bool
 
 
+class RebalanceOrder(Message):
+    """What the monitor asks of a position whose legs drifted apart or whose margin runs low."""
+
+    position_id: UUID
+    user_id: UUID
+    reason: str
+    transfer_usd: Decimal
+    """USDC that would move from Hyperliquid to Asgard to equalise the margins (negative:
+    the other way)."""
+    target_short_size: Decimal
+    """Short (SOL) that re-matches the long's exposure."""
+    config: EngineConfig = EngineConfig()
+
+
+class RebalanceResult(Message):
+    position_id: UUID
+    reason: str
+    actions: list[str] = []
+    skipped: str | None = None
+
+
 class MonitorBatchResult(Message):
     evaluated: int
     exits: list[ExitOrder] = []
-    rebalances: list[UUID] = []
+    rebalances: list[RebalanceOrder] = []
     warnings: int = 0
     errors: int = 0
 

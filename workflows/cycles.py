@@ -28,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows import calls, policies
     from workflows.close_position import ClosePositionWorkflow
+    from workflows.rebalance import RebalanceWorkflow
 
 INTENT_SCAN_SCHEDULE_ID = "intent-scan"
 MONITOR_SCHEDULE_ID = "position-monitor"
@@ -111,11 +112,25 @@ class MonitorCycleWorkflow:
                     started_closes += 1
                 except WorkflowAlreadyStartedError:
                     pass  # a close of this position is already running: it is the same close
+        started_rebalances = 0
+        for r in done:
+            for reb in r.rebalances:
+                try:
+                    await workflow.start_child_workflow(
+                        RebalanceWorkflow.run,
+                        reb,
+                        id=f"rebalance-{reb.position_id}",
+                        task_queue=cfg.engine_queue,
+                        parent_close_policy=ParentClosePolicy.ABANDON,
+                    )
+                    started_rebalances += 1
+                except WorkflowAlreadyStartedError:
+                    pass  # the previous rebalance of this position is still at work
         return MonitorReport(
             positions=plan.positions,
             evaluated=sum(r.evaluated for r in done),
             exits_started=started_closes,
-            rebalances=sum(len(r.rebalances) for r in done),
+            rebalances=started_rebalances,
             errors=errors,
             duration_ms=(workflow.now() - started).total_seconds() * 1000,
         )

@@ -14,8 +14,6 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from models.domain import Asset, LegSide, PositionStatus, Protocol, Venue
-
-__all__ = ["FakeWorld", "LegSide", "lost", "partial", "refuse", "unfilled"]
 from models.messages import (
     CloseLongRequest,
     CloseSettlement,
@@ -33,9 +31,12 @@ from models.messages import (
     OpenPositionInput,
     PnlSplit,
     Preflight,
+    RebalanceResult,
     ShortState,
 )
 from workflows import calls
+
+__all__ = ["FakeWorld", "LegSide", "lost", "partial", "refuse", "unfilled"]
 
 SOL = Decimal("100")
 
@@ -56,6 +57,7 @@ class FakeWorld:
     hedge_attempts: list[int] = field(default_factory=list)
     lost_fills: dict[int, LegFill] = field(default_factory=dict)
     gate_reason: str | None = None
+    free_margin: Decimal = Decimal(0)
     criteria_met: bool = True
     intent_statuses: list[str] = field(default_factory=list)
     pnl_parts: dict[str, str] = field(
@@ -167,6 +169,19 @@ class FakeWorld:
                 exit_price=SOL, pnl=PnlSplit(**parts, total=sum(parts.values(), Decimal(0)))
             )
 
+        @activity.defn(name=calls.ADD_SHORT_MARGIN)
+        async def add_short_margin(user_id: uuid.UUID, amount: Decimal) -> Decimal:
+            added = min(amount, w.free_margin)
+            w.free_margin -= added
+            return added
+
+        @activity.defn(name=calls.ADD_LONG_COLLATERAL)
+        async def add_long_collateral(
+            pid: uuid.UUID, user_id: uuid.UUID, amount: Decimal, key: str
+        ) -> Decimal:
+            w.calls.append(f"repay:{key}")
+            return amount
+
         @activity.defn(name=calls.SHORT_STATE)
         async def short_state(user_id: uuid.UUID) -> ShortState:
             return ShortState(size=w.short_size)
@@ -181,6 +196,8 @@ class FakeWorld:
             short_state,
             settle,
             check_intent,
+            add_short_margin,
+            add_long_collateral,
         ]
 
     # ---- ledger activities ------------------------------------------------------------------
@@ -233,7 +250,18 @@ class FakeWorld:
         async def set_intent_status(change: IntentStatusChange) -> None:
             w.intent_statuses.append(change.status.value)
 
+        @activity.defn(name=calls.POSITION_STATE)
+        async def position_state(pid: uuid.UUID) -> CloseStart:
+            status = PositionStatus(w.ledger.get("status", "open"))
+            return CloseStart(status=status, asset=Asset.SOL, short_size=-w.short_size)
+
+        @activity.defn(name=calls.RECORD_REBALANCE)
+        async def record_rebalance(result: RebalanceResult) -> None:
+            w.ledger.setdefault("rebalances", []).append(result)
+
         return [
+            position_state,
+            record_rebalance,
             entry_gate,
             set_intent_status,
             create_position,
