@@ -12,6 +12,7 @@ from api.auth import CurrentUser
 from api.deps import SessionDep, SettingsDep, TemporalDep
 from api.services import control
 from basis.logging import correlation_id
+from basis.schedules import trigger_intent_scan
 from models.domain import GLOBAL_SCOPE, user_scope
 from models.messages import ControlChange, ControlStateView
 
@@ -70,6 +71,17 @@ async def emergency_stop(
         correlation_id=correlation_id.get(),
     )
     return await control.apply_change(client, settings, change)
+
+
+class Triggered(BaseModel):
+    triggered: str
+
+
+@router.post("/scan", response_model=Triggered)
+async def scan_now(client: TemporalDep) -> Triggered:
+    """A market signal: evaluate every pending intent now instead of at the next interval."""
+    await trigger_intent_scan(client)
+    return Triggered(triggered="intent-scan")
 
 
 @router.post("/me/pause", response_model=ControlStateView)
