@@ -282,7 +282,7 @@ async def run(settings: Settings, roles: Sequence[str] = QUEUE_ROLES) -> None:
     deps = build_deps(settings)
     if "venues" in roles:
         deps.venues = await connect_venues(settings)
-    if "engine" in roles:
+    if "engine" in roles and settings.temporal.schedules:
         await ensure_schedules(client, settings)
     workers = build_workers(client, deps, roles)
     if "engine" in roles:

@@ -17,7 +17,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
 
-from activities.errors import venue_errors
+from activities.errors import venue_call
 from activities.market import COIN
 from basis.clock import Clock, utc_now
 from models.domain import LegSide, PositionStatus
@@ -74,7 +74,7 @@ class ReconcileActivities:
             w = await self._wallets.addresses(req.user_id)
         except LookupError:
             return ReconcileReport(user_id=req.user_id, consistent=True, skipped="no wallets")
-        with venue_errors():
+        async with venue_call():
             state = await self._hl.user_state(w.evm_address)
             venue_longs = await self._asgard.positions(w.solana_address, "open")
         mismatches: list[Mismatch] = []

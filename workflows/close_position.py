@@ -117,6 +117,7 @@ class ClosePositionWorkflow:
                 closed,
                 result_type=CloseSettlement,
                 queue=cfg.venue_queue,
+                heartbeat=policies.VENUE_HEARTBEAT,
                 timeout=policies.VENUE_CALL_TIMEOUT,
                 schedule_to_close=timedelta(minutes=10),
                 retry=policies.UNWIND,

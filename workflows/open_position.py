@@ -291,6 +291,7 @@ class OpenPositionWorkflow:
             *args,
             result_type=result_type,
             queue=self._cfg.venue_queue,
+            heartbeat=policies.VENUE_HEARTBEAT,
             timeout=policies.VENUE_CALL_TIMEOUT,
             schedule_to_close=timedelta(minutes=2),
             retry=policies.VENUE,

@@ -29,6 +29,7 @@ async def reconcile_account(
         ReconcileRequest(user_id=user_id, exclude_position=exclude, context=context),
         result_type=ReconcileReport,
         queue=cfg.venue_queue,
+        heartbeat=policies.VENUE_HEARTBEAT,
         timeout=policies.VENUE_CALL_TIMEOUT,
         schedule_to_close=timedelta(minutes=2),
         retry=policies.VENUE,
@@ -80,6 +81,7 @@ class ReconcileWorkflow:
             calls.USERS_WITH_POSITIONS,
             result_type=list[UUID],
             queue=cfg.venue_queue,
+            heartbeat=policies.VENUE_HEARTBEAT,
             timeout=policies.DB_TIMEOUT,
             retry=policies.DB,
         )
