@@ -248,6 +248,9 @@ def build_workers(
                 workflows=WORKFLOWS,
                 activities=engine_activities(deps, client),
                 graceful_shutdown_timeout=timedelta(seconds=10),
+                # A workflow cached on a worker that died waits this long before another
+                # worker takes it: it bounds how long a crash can leave a leg unhedged.
+                sticky_queue_schedule_to_start_timeout=timedelta(seconds=2),
             )
         )
     if "venues" in roles:
