@@ -27,7 +27,8 @@ DB = RetryPolicy(
     backoff_coefficient=2.0,
     maximum_interval=timedelta(seconds=10),
 )
-DB_TIMEOUT = timedelta(seconds=30)
+# Database writes take milliseconds; a write lost with its worker is retried after this.
+DB_TIMEOUT = timedelta(seconds=10)
 
 # Venue calls: quick, bounded retries; the schedule-to-close of each call bounds the total.
 VENUE = RetryPolicy(

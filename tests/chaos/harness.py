@@ -335,7 +335,8 @@ class ChaosWorld:
             # The long alone: from the short's last buy-back to the long's close.
             fills = await self.hyperliquid.user_fills(wallets.evm_address)
             buys = [f.time for f in fills if f.side.value == "buy" and f.time >= opened]
-            return (closed - max(buys)).total_seconds() if buys else None
+            # The two venues' clocks differ by a slot: never report a negative window.
+            return max(0.0, (closed - max(buys)).total_seconds()) if buys else None
         return (closed - opened).total_seconds()
 
 
