@@ -116,10 +116,10 @@ async def main(args: argparse.Namespace) -> int:
                     out = await crash_close(world, point)
                 crash.append(out)
                 mark = "ok " if out.ok else "FAIL"
+                exposure = "-" if out.exposure_s is None else f"{out.exposure_s:.2f}s"
                 print(
                     f"[{i + 1:>3}/{args.runs}] {mark} {out.case:<32} {out.status:<7} "
-                    f"exposure={out.exposure_s if out.exposure_s is None else round(out.exposure_s, 2)}s "
-                    f"({out.duration_s:.1f}s)",
+                    f"exposure={exposure} ({out.duration_s:.1f}s)",
                     flush=True,
                 )
             if args.faults:
