@@ -369,7 +369,7 @@ class _Run:
 def run_backtests(
     rows: Sequence[MarketRow],
     configs: Sequence[BacktestConfig],
-    params: RiskParams,
+    params: RiskParams | Sequence[RiskParams],
     *,
     lots: LotRules = DEFAULT_LOTS,
     progress: Progress | None = None,
@@ -378,19 +378,30 @@ def run_backtests(
     """Replay ``rows`` (consecutive UTC hours) through the strategy's rules, once per config.
 
     The runs share one pass: the funding statistics and the market snapshot of each hour are
-    computed once and evaluated by every run, as a monitor cycle does for its positions."""
+    computed once and evaluated by every run, as a monitor cycle does for its positions.
+    ``params`` is one set for every run, or one per config (a sensitivity sweep); the runs
+    must then agree on the funding lookback, which the shared statistics use."""
     validate_rows(rows)
+    per_run = [params] * len(configs) if isinstance(params, RiskParams) else list(params)
+    if len(per_run) != len(configs):
+        raise ValueError(f"{len(per_run)} parameter sets for {len(configs)} configs")
+    lookbacks = {p.funding.lookback_hours for p in per_run}
+    if len(lookbacks) > 1:
+        raise ValueError(f"runs sharing a pass need one funding lookback, not {sorted(lookbacks)}")
     runs: list[_Run] = []
-    for cfg in configs:
-        if cfg.asset.is_lst:
-            gap = next((r.time for r in rows if cfg.asset not in r.assets), None)
-            if gap is not None:
-                raise ValueError(f"row {gap.isoformat()} has no {cfg.asset.value} quote")
+    for cfg, run_params in zip(configs, per_run, strict=True):
         start = cfg.start or rows[0].time
         if start >= rows[-1].close_time:
             raise ValueError(f"no rows at or after the start {start.isoformat()}")
-        runs.append(_Run(cfg, params, lots, start))
-    window = FundingWindow(params.funding.lookback_hours)
+        if cfg.asset.is_lst:
+            # Rows before the start only feed the funding lookback: they need no quote.
+            gap = next(
+                (r.time for r in rows if r.time >= start and cfg.asset not in r.assets), None
+            )
+            if gap is not None:
+                raise ValueError(f"row {gap.isoformat()} has no {cfg.asset.value} quote")
+        runs.append(_Run(cfg, run_params, lots, start))
+    window = FundingWindow(per_run[0].funding.lookback_hours if per_run else 0)
     first_start = min(r.start for r in runs)
     last: MarketSnapshot | None = None
     n = len(rows)
