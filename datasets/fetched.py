@@ -77,7 +77,7 @@ def fetched_spec(raw: Path, coin: str = "SOL", options: SharedOptions | None = N
     return DatasetSpec(
         sol=[Source(candles, EXACT)],
         perp=[Source(candles, EXACT)],
-        funding=[Source(funding, FUNDING_STALE)],
+        funding=[Source(funding, FUNDING_STALE, within_period=True)],
         protocols=protocols,
         lsts=lsts,
         assumptions=[

@@ -96,6 +96,9 @@ class Source(Generic[V]):
 
     series: Series[V]
     max_age: timedelta
+    within_period: bool = False
+    """Serve a point only while it is younger than its own period: never carry it forward
+    (a missing funding settlement is a gap, not the previous hour's rate)."""
 
 
 @dataclass
@@ -140,7 +143,10 @@ class _Cursor(Generic[V]):
         if self.i == 0:
             return None
         p = self.src.series.points[self.i - 1]
-        return p if close - p.known_at <= self.src.max_age else None
+        age = close - p.known_at
+        if age > self.src.max_age or (self.src.within_period and age >= p.valid_for):
+            return None
+        return p
 
 
 def align(

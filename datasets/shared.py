@@ -145,7 +145,10 @@ def shared_spec(root: Path, options: SharedOptions | None = None) -> DatasetSpec
     return DatasetSpec(
         sol=[Source(spot, EXACT), Source(hl_perp, EXACT)],
         perp=[Source(hl_perp, EXACT), Source(bperp, EXACT)],
-        funding=[Source(fh, FUNDING_STALE), Source(pq_funding, FUNDING_STALE)],
+        funding=[
+            Source(fh, FUNDING_STALE, within_period=True),
+            Source(pq_funding, FUNDING_STALE, within_period=True),
+        ],
         protocols=protocols,
         lsts=lsts,
         assumptions=assumptions,

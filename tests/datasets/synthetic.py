@@ -46,7 +46,7 @@ def spec(
     return DatasetSpec(
         sol=[Source(candles, timedelta(0))],
         perp=[Source(candles, timedelta(0))],
-        funding=[Source(funding(funding_rates, hours), 7 * H)],
+        funding=[Source(funding(funding_rates, hours), 7 * H, within_period=True)],
         protocols=[
             ProtocolHistory(
                 protocol=Protocol.KAMINO,

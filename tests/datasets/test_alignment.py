@@ -38,6 +38,20 @@ def test_values_older_than_their_period_are_carried_up_to_max_age_then_missing()
     assert report.missing_hours == 2
 
 
+def test_a_missing_hourly_settlement_is_a_gap_while_an_8_hour_one_spans_its_period() -> None:
+    s = series(
+        "funding",
+        "t",
+        [Point(T0 - 8 * H, D(1), 8 * H), Point(T0 + 2 * H, D(2)), Point(T0 + 4 * H, D(3))],
+    )
+    hours = [T0 - 8 * H + i * H for i in range(12)]
+    values, report = align("funding", hours, [Source(s, 7 * H, within_period=True)])
+    assert values[:7] == [D(1)] * 7  # the 8-hour rate stands for the 8 hours after it
+    assert values[7:] == [None, None, D(2), None, D(3)]
+    assert report.carried == {}
+    assert report.missing_hours == 3
+
+
 def test_a_fresh_value_from_a_later_source_beats_a_carried_one_from_an_earlier_source() -> None:
     hourly = series("hourly", "t", [Point(T0 + H, D(1))])
     daily = series("daily", "t", [Point(T0 + 2 * H, D(9), timedelta(days=1))])

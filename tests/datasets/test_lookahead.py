@@ -17,9 +17,15 @@ SPIKE_HOUR = 200
 KNOWN_AT = T0 + SPIKE_HOUR * H
 
 
-def _rows(tmp_path: Path, name: str, **kw: dict[int, Decimal]) -> list[MarketRow]:
+def _rows(
+    tmp_path: Path,
+    name: str,
+    *,
+    prices: dict[int, Decimal] | None = None,
+    funding_rates: dict[int, Decimal] | None = None,
+) -> list[MarketRow]:
     path = tmp_path / f"{name}.parquet"
-    write_dataset(build(spec(**kw)), path)
+    write_dataset(build(spec(prices=prices, funding_rates=funding_rates)), path)
     return load_rows(path)
 
 
