@@ -19,10 +19,17 @@ from typing import Any
 from basis.backtest import DataError, load_rows, parse_start
 from models.domain import Asset
 from models.risk import RiskParams
-from strategy.backtest import BacktestConfig, BacktestResult, MarketRow
+from strategy.backtest import BacktestConfig, BacktestResult, MarketRow, Tick
 
+INTRAHOUR = ("path", "extremes")
+"""How an hour without ticks is walked: ``path`` visits its extremes as two ticks (so the
+monitor's urgent rules fire at a wick, as they would live); ``extremes`` checks only whether
+either leg's liquidation price lies inside the hour's range."""
 STAND_INS: dict[Asset, Asset] = {Asset.INF: Asset.JITOSOL}
 """Assets without a history of their own, and the asset whose history stands in for them."""
+
+
+_TWENTY = timedelta(minutes=20)
 
 
 @dataclass
@@ -53,8 +60,31 @@ def stand_in(rows: Sequence[MarketRow], asset: Asset, proxy: Asset) -> list[Mark
     return out
 
 
+def ohlc_path(r: MarketRow) -> MarketRow:
+    """The hour as open -> first extreme (:20) -> second extreme (:40) -> close, the low first
+    on an hour that closed up (the usual assumption when only OHLC is known). The perp follows
+    the SOL low at the close's premium; at the SOL high it stands at the hour's perp high."""
+    if r.ticks:
+        return r
+    premium = r.perp_close / r.sol_close
+    low = (r.sol_low, r.sol_low * premium)
+    high = (r.sol_high, max(r.perp_high, r.perp_close))
+    first, second = (low, high) if r.sol_close >= r.sol_open else (high, low)
+    ticks = (
+        Tick(at=r.time + _TWENTY, sol=first[0], perp=first[1]),
+        Tick(at=r.time + 2 * _TWENTY, sol=second[0], perp=second[1]),
+    )
+    return dataclasses.replace(r, ticks=ticks)
+
+
 def prepare_data(
-    path: Path, asset: Asset, start: str | None, days: int | None, *, meta: dict[str, Any] | None
+    path: Path,
+    asset: Asset,
+    start: str | None,
+    days: int | None,
+    *,
+    meta: dict[str, Any] | None,
+    intrahour: str = "path",
 ) -> DataRun:
     """Load a data file for one asset: a declared stand-in for an asset the file does not
     quote, and a trading start no earlier than the asset's first quote (earlier rows still
@@ -83,6 +113,14 @@ def prepare_data(
     if days is not None:
         stop = begin + timedelta(days=days)
         rows = [r for r in rows if r.time < stop]
+    if intrahour == "path":
+        rows = [ohlc_path(r) if r.time >= begin else r for r in rows]
+        notes.append(
+            "intrahour: each hour walks open -> low -> high -> close (high first on a down "
+            "hour); urgent exits fire at the wick"
+        )
+    elif intrahour != "extremes":
+        raise DataError(f"--intrahour: {intrahour!r} is not one of {', '.join(INTRAHOUR)}")
     return DataRun(rows, begin, notes, meta)
 
 
@@ -142,10 +180,10 @@ def comparison_table(results: Sequence[BacktestResult], label: str, notes: Seque
     lines += [comparison_row(r) for r in results]
     never = [r for r in results if r.round_trips == 0]
     for r in never:
-        top = max(r.denials.items(), key=lambda kv: kv[1])[0] if r.denials else "?"
+        top = sorted(r.denials.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
         lines.append(
             f"{r.config.leverage.normalize():f}x never entered: the entry rules refused every "
-            f"hour (mostly {top})"
+            "hour (" + ", ".join(f"{k} {v} h" for k, v in top) + ")"
         )
     return "\n".join(lines)
 

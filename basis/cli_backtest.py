@@ -90,6 +90,13 @@ def backtest(
     patience: Annotated[
         str | None, typer.Option(help="Exit patience(s) in hours, for --sweep: 0,4,12.")
     ] = None,
+    intrahour: Annotated[
+        str,
+        typer.Option(
+            help="Hours without ticks (data files): 'path' walks open-low-high-close so urgent "
+            "exits fire at a wick; 'extremes' checks liquidation against the range only."
+        ),
+    ] = "path",
     list_scenarios: Annotated[
         bool, typer.Option("--list-scenarios", help="List the scenarios and exit.")
     ] = False,
@@ -149,7 +156,7 @@ def backtest(
             assert data is not None  # one of the two, checked above
             from datasets.files import read_meta
 
-            run = prepare_data(data, chosen, start, days, meta=read_meta(data))
+            run = prepare_data(data, chosen, start, days, meta=read_meta(data), intrahour=intrahour)
             source = {"data": str(data)}
             if run.notes:
                 source["notes"] = run.notes

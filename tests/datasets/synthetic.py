@@ -15,12 +15,18 @@ T0 = datetime(2025, 3, 1, tzinfo=UTC)
 HOURS = 24 * 12
 
 
-def bars(prices: dict[int, Decimal] | None = None, hours: int = HOURS) -> Series[Bar]:
-    """Hour ``i``'s candle, known at its close; SOL at 100 unless ``prices`` says."""
+def bars(
+    prices: dict[int, Decimal] | None = None,
+    hours: int = HOURS,
+    lows: dict[int, Decimal] | None = None,
+) -> Series[Bar]:
+    """Hour ``i``'s candle, known at its close; SOL at 100 unless ``prices`` says, with a
+    wick down to ``lows[i]``."""
     pts = []
     for i in range(hours):
         p = (prices or {}).get(i, D(100))
-        pts.append(Point(T0 + (i + 1) * H, Bar(p, p * D("1.002"), p * D("0.998"), p)))
+        low = (lows or {}).get(i, p * D("0.998"))
+        pts.append(Point(T0 + (i + 1) * H, Bar(p, p * D("1.002"), low, p)))
     return series("test candles", "synthetic", pts)
 
 
@@ -41,8 +47,9 @@ def spec(
     prices: dict[int, Decimal] | None = None,
     funding_rates: dict[int, Decimal] | None = None,
     hours: int = HOURS,
+    lows: dict[int, Decimal] | None = None,
 ) -> DatasetSpec:
-    candles = bars(prices, hours)
+    candles = bars(prices, hours, lows)
     return DatasetSpec(
         sol=[Source(candles, timedelta(0))],
         perp=[Source(candles, timedelta(0))],
