@@ -11,9 +11,7 @@ from tests.unit.strategy.backtest.rowkit import T0, D, row
 
 # Funding pays, turns against the short for 6 hours, then pays again: a patience of 4 h exits,
 # one of 12 h rides it out.
-ROWS = [
-    row(i, funding="-0.00005" if 60 <= i < 66 else "0.00003") for i in range(-24, 150)
-]
+ROWS = [row(i, funding="-0.00005" if 60 <= i < 66 else "0.00003") for i in range(-24, 150)]
 
 
 def _params(patience: int) -> RiskParams:
