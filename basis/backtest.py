@@ -282,7 +282,7 @@ def format_table(result: BacktestResult, source: str, *, trades: bool = True) ->
 
 
 def result_json(result: BacktestResult, source: dict[str, object]) -> str:
-    body = {"source": source, **result.model_dump(mode="json")}
+    body = {"source": source, **result.model_dump(mode="json", exclude={"equity_curve"})}
     return json.dumps(body, indent=2)
 
 

@@ -17,19 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from basis.backtest import DataError, load_rows, parse_start
+from basis.intrahour import NOTES, walk
 from models.domain import Asset
 from models.risk import RiskParams
-from strategy.backtest import BacktestConfig, BacktestResult, MarketRow, Tick
+from strategy.backtest import BacktestConfig, BacktestResult, MarketRow
 
-INTRAHOUR = ("path", "extremes")
-"""How an hour without ticks is walked: ``path`` visits its extremes as two ticks (so the
-monitor's urgent rules fire at a wick, as they would live); ``extremes`` checks only whether
-either leg's liquidation price lies inside the hour's range."""
 STAND_INS: dict[Asset, Asset] = {Asset.INF: Asset.JITOSOL}
 """Assets without a history of their own, and the asset whose history stands in for them."""
-
-
-_TWENTY = timedelta(minutes=20)
 
 
 @dataclass
@@ -58,23 +52,6 @@ def stand_in(rows: Sequence[MarketRow], asset: Asset, proxy: Asset) -> list[Mark
         )
         out.append(dataclasses.replace(r, assets={**r.assets, asset: quote}, protocols=terms))
     return out
-
-
-def ohlc_path(r: MarketRow) -> MarketRow:
-    """The hour as open -> first extreme (:20) -> second extreme (:40) -> close, the low first
-    on an hour that closed up (the usual assumption when only OHLC is known). The perp follows
-    the SOL low at the close's premium; at the SOL high it stands at the hour's perp high."""
-    if r.ticks:
-        return r
-    premium = r.perp_close / r.sol_close
-    low = (r.sol_low, r.sol_low * premium)
-    high = (r.sol_high, max(r.perp_high, r.perp_close))
-    first, second = (low, high) if r.sol_close >= r.sol_open else (high, low)
-    ticks = (
-        Tick(at=r.time + _TWENTY, sol=first[0], perp=first[1]),
-        Tick(at=r.time + 2 * _TWENTY, sol=second[0], perp=second[1]),
-    )
-    return dataclasses.replace(r, ticks=ticks)
 
 
 def prepare_data(
@@ -113,14 +90,11 @@ def prepare_data(
     if days is not None:
         stop = begin + timedelta(days=days)
         rows = [r for r in rows if r.time < stop]
-    if intrahour == "path":
-        rows = [ohlc_path(r) if r.time >= begin else r for r in rows]
-        notes.append(
-            "intrahour: each hour walks open -> low -> high -> close (high first on a down "
-            "hour); urgent exits fire at the wick"
-        )
-    elif intrahour != "extremes":
-        raise DataError(f"--intrahour: {intrahour!r} is not one of {', '.join(INTRAHOUR)}")
+    try:
+        rows = walk(rows, intrahour, begin)
+    except ValueError as exc:
+        raise DataError(str(exc)) from None
+    notes.append(NOTES[intrahour])
     return DataRun(rows, begin, notes, meta)
 
 
@@ -189,7 +163,10 @@ def comparison_table(results: Sequence[BacktestResult], label: str, notes: Seque
 
 
 def results_json(results: Sequence[BacktestResult], source: dict[str, object]) -> str:
-    body = {"source": source, "results": [r.model_dump(mode="json") for r in results]}
+    body = {
+        "source": source,
+        "results": [r.model_dump(mode="json", exclude={"equity_curve"}) for r in results],
+    }
     return json.dumps(body, indent=2)
 
 

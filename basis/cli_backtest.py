@@ -93,8 +93,9 @@ def backtest(
     intrahour: Annotated[
         str,
         typer.Option(
-            help="Hours without ticks (data files): 'path' walks open-low-high-close so urgent "
-            "exits fire at a wick; 'extremes' checks liquidation against the range only."
+            help="Hours of data files: 'path' walks open-low-high-close (urgent exits at a "
+            "wick, a crash through liquidation liquidates); 'linear' slides in 5-minute ticks "
+            "(exits part-way down); 'extremes' checks liquidation against the range only."
         ),
     ] = "path",
     list_scenarios: Annotated[

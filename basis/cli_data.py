@@ -82,6 +82,10 @@ def build(
         str | None,
         typer.Option(help="Liquidation LTVs to assume, e.g. kamino=0.85,marginfi=0.85,drift=0.9."),
     ] = None,
+    oracle: Annotated[
+        str,
+        typer.Option(help="SOL oracle proxy: median (of Binance, OKX, Gate spot) or binance."),
+    ] = "median",
     lst_lend_apy: Annotated[
         str, typer.Option(help="Supply APY assumed for LST collateral (no history).")
     ] = "0",
@@ -94,7 +98,7 @@ def build(
 
     target = out or _default_out("sol-hourly.parquet")
     try:
-        options = SharedOptions(_ltv(ltv), lst_lend_apy=Decimal(lst_lend_apy))
+        options = SharedOptions(_ltv(ltv), lst_lend_apy=Decimal(lst_lend_apy), oracle=oracle)
         spec = shared_spec(shared, options)
         dataset = build_dataset(spec, start=_hour(start, "--start"), end=_hour(end, "--end"))
         write_dataset(dataset, target, sources={"shared": str(shared)})

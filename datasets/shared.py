@@ -3,7 +3,7 @@ the assumptions the history forces on us (declared in every dataset built from i
 
 | column | sources, in priority | stale limit |
 |---|---|---|
-| SOL oracle (OHLC) | Binance SOLUSDT spot 1 h; Hyperliquid perp 1 h | exact |
+| SOL oracle (OHLC) | median of Binance, OKX, Gate spot 1 h (or Binance's); HL perp 1 h | exact |
 | perp (close, high) | Hyperliquid perp 1 h (from 2025-08-10); Binance USDT-M perp 1 h | exact |
 | funding | Hyperliquid ``fundingHistory`` JSON; the PietroC21 Parquet | 7 h (8-hourly regime) |
 | Kamino | Asgard hourly buckets; DeFi Llama daily snapshots | 6 h; 48 h |
@@ -44,11 +44,16 @@ def default_ltv() -> dict[Protocol, Decimal]:
     return {p.protocol: p.liquidation_ltv for p in default_protocols()}
 
 
+ORACLES = ("median", "binance")
+
+
 @dataclass(frozen=True)
 class SharedOptions:
     liquidation_ltv: Mapping[Protocol, Decimal]
     lst_lend_apy: Decimal = Decimal(0)
     max_leverage: Decimal = Decimal(4)
+    oracle: str = "median"
+    """The SOL oracle proxy: ``median`` of Binance, OKX and Gate spot, or ``binance`` alone."""
 
 
 def _need(root: Path, *parts: str) -> Path:
@@ -61,12 +66,20 @@ def _need(root: Path, *parts: str) -> Path:
 def shared_spec(root: Path, options: SharedOptions | None = None) -> DatasetSpec:
     """Read every file the recipe names under ``root`` (``../shared/data``)."""
     opts = options or SharedOptions(default_ltv())
-    spot = cex.read_binance_hourly(
-        _need(root, PQ, "binance_SOL_2020-08-11_2026-03-06.parquet"), "spot"
-    )
-    bperp = cex.read_binance_hourly(
-        _need(root, PQ, "binance_SOL_2020-08-11_2026-03-06.parquet"), "perp"
-    )
+    if opts.oracle not in ORACLES:
+        raise ValueError(f"oracle: {opts.oracle!r} is not one of {', '.join(ORACLES)}")
+    binance = _need(root, PQ, "binance_SOL_2020-08-11_2026-03-06.parquet")
+    spot = cex.read_binance_hourly(binance, "spot")
+    bperp = cex.read_binance_hourly(binance, "perp")
+    oracle = spot
+    if opts.oracle == "median":
+        okx = cex.read_hourly(
+            _need(root, PQ, "okx_SOL_2020-09-30_2026-03-05.parquet"), "okx", "spot"
+        )
+        gate = cex.read_hourly(
+            _need(root, PQ, "gate_SOL_2020-06-25_2026-03-06.parquet"), "gate", "spot"
+        )
+        oracle = cex.median_bars([spot, okx, gate], "median spot 1h (binance, okx, gate)")
     pq_funding, hl_perp = hyperliquid.read_parquet(
         _need(root, PQ, "hyperliquid_SOL_2023-01-01_2026-03-07.parquet")
     )
@@ -128,8 +141,12 @@ def shared_spec(root: Path, options: SharedOptions | None = None) -> DatasetSpec
     ]
     ltv = ", ".join(f"{p.label} {opts.liquidation_ltv[p]}" for p in ROUTED)
     assumptions = [
-        "SOL oracle = Binance SOLUSDT spot hourly candles (USDT taken as USD); no source "
-        "records Hyperliquid's or the lenders' oracle",
+        (
+            "SOL oracle = median of Binance, OKX and Gate SOL/USDT spot hourly candles"
+            if opts.oracle == "median"
+            else "SOL oracle = Binance SOLUSDT spot hourly candles"
+        )
+        + " (USDT taken as USD); no source records Hyperliquid's or the lenders' oracle",
         "perp price = Hyperliquid's hourly candles where genuine (from 2025-08-10 14:00), "
         "Binance USDT-M SOL perp hourly candles before (the Parquet holds 8-hour candles)",
         "funding: Hyperliquid's own SOL history, hourly from 2023-06-08 01:00; 8-hour rates "
@@ -143,7 +160,7 @@ def shared_spec(root: Path, options: SharedOptions | None = None) -> DatasetSpec
         "no predicted-funding history: the predicted-funding entry check is not exercised",
     ]
     return DatasetSpec(
-        sol=[Source(spot, EXACT), Source(hl_perp, EXACT)],
+        sol=[Source(oracle, EXACT), Source(hl_perp, EXACT)],
         perp=[Source(hl_perp, EXACT), Source(bperp, EXACT)],
         funding=[
             Source(fh, FUNDING_STALE, within_period=True),
