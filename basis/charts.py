@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 from strategy.backtest import BacktestResult, MarketRow
+from strategy.decisions import ExitReason
 from strategy.units import HOURS_PER_YEAR
 
 ROLLING_HOURS = 168
@@ -43,12 +44,17 @@ def write_chart(
         times = [t for t, _ in r.equity_curve]
         equity = [float(v) for _, v in r.equity_curve]
         liq = f", {r.liquidations} liq." if r.liquidations else ""
-        top.plot(
+        (line,) = top.plot(
             times,
             equity,
             linewidth=1.1,
             label=f"{r.config.leverage.normalize():f}x  APY {float(r.apy) * 100:.1f}%{liq}",
         )
+        by_time = dict(r.equity_curve)
+        for t in r.trades:
+            if t.exit_reason is ExitReason.LIQUIDATED:
+                at = _nearest(list(by_time), t.closed_at)
+                top.plot([at], [float(by_time[at])], "x", color=line.get_color(), markersize=9)
     top.axhline(float(results[0].capital_usd), color="grey", linewidth=0.7, linestyle=":")
     top.set_ylabel("equity (USD)")
     top.set_title(title, fontsize=11)
@@ -62,7 +68,8 @@ def write_chart(
         times, _rolling(apy, ROLLING_HOURS), color="#1f4e8c", linewidth=1.2, label="7-day mean"
     )
     bottom.axhline(0, color="black", linewidth=0.7)
-    first = results[0]
+    # Shade the hours in market of the 3x run (the default leverage) when there is one.
+    first = next((r for r in results if r.config.leverage == 3 and r.trades), results[0])
     for i, t in enumerate(first.trades):
         bottom.axvspan(
             t.opened_at,
@@ -95,5 +102,5 @@ def _clip(values: Sequence[float]) -> tuple[float, float]:
     return min(lo - pad, -5.0), hi + pad
 
 
-def curve_span(results: Sequence[BacktestResult]) -> tuple[datetime, datetime]:
-    return min(r.start for r in results), max(r.end for r in results)
+def _nearest(times: Sequence[datetime], when: datetime) -> datetime:
+    return min(times, key=lambda c: abs(c - when))

@@ -198,6 +198,10 @@ def backtest(
                 body = results_json(results, source)
     except ValueError as exc:
         raise _failed(str(exc)) from exc
+    if run.meta is not None and run.meta.get("assumptions"):
+        text += "\n\nData assumptions (from the dataset's build report)\n" + "\n".join(
+            f"  - {a}" for a in run.meta["assumptions"]
+        )
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(body + "\n")
