@@ -118,24 +118,25 @@ def _pct(x: Decimal | None) -> str:
 
 
 def _usd(x: Decimal) -> str:
-    return f"{x:+,.0f}"
+    return f"{x:+,.2f}"
 
 
+_MONEY = ("total", "funding", "staking", "lending", "borrow", "price", "fees")
 COMPARISON_HEAD = (
-    f"{'lev':>5} {'APY':>8} {'in mkt':>8} {'total':>8} {'funding':>8} {'staking':>8} "
-    f"{'lending':>8} {'borrow':>8} {'price':>8} {'fees':>8} {'max DD':>7} {'liq':>4} "
-    f"{'trips':>5} {'rebal':>5} {'in mkt':>7}"
+    f"{'lev':>5} {'APY':>7} {'in mkt':>8} "
+    + " ".join(f"{m:>10}" for m in _MONEY)
+    + f" {'max DD':>7} {'liq':>3} {'trips':>5} {'rebal':>5} {'in mkt':>7}"
 )
 
 
 def comparison_row(r: BacktestResult) -> str:
     p = r.pnl
     lev = f"{r.config.leverage.normalize():f}x"
+    money = " ".join(f"{_usd(getattr(p, m)):>10}" for m in _MONEY)
     return (
-        f"{lev:>5} {_pct(r.apy):>8} {_pct(r.apy_in_market):>8} {_usd(p.total):>8} "
-        f"{_usd(p.funding):>8} {_usd(p.staking):>8} {_usd(p.lending):>8} {_usd(p.borrow):>8} "
-        f"{_usd(p.price):>8} {_usd(p.fees):>8} {_pct(r.max_drawdown_fraction):>7} "
-        f"{r.liquidations:>4} {r.round_trips:>5} {r.rebalances:>5} {_pct(r.time_in_market):>7}"
+        f"{lev:>5} {_pct(r.apy):>7} {_pct(r.apy_in_market):>8} {money} "
+        f"{_pct(r.max_drawdown_fraction):>7} {r.liquidations:>3} {r.round_trips:>5} "
+        f"{r.rebalances:>5} {_pct(r.time_in_market):>7}"
     )
 
 
@@ -148,7 +149,7 @@ def comparison_table(results: Sequence[BacktestResult], label: str, notes: Seque
         f"{first.hours} h",
         *(f"Note      {n}" for n in notes),
         "",
-        "PnL split in USD (each row: funding+staking+lending+borrow+price+fees = total)",
+        "PnL split in USD (each row: total = funding + staking + lending + borrow + price + fees)",
         COMPARISON_HEAD,
     ]
     lines += [comparison_row(r) for r in results]
