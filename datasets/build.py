@@ -163,16 +163,13 @@ def build(
         raise BuildError("empty span: --start must be before --end")
     cols, _ = _columns(spec, wide, required_only=True)
     ok = [_complete(spec, cols, i) for i in range(len(wide))]
-    first = 0 if start is not None else next((i for i, good in enumerate(ok) if good), None)
-    last = (
-        len(ok) - 1
-        if end is not None
-        else max(i for i, good in enumerate(ok) if good)
-        if any(ok)
-        else None
-    )
-    if first is None or last is None or first > last:
+    complete = [i for i, good in enumerate(ok) if good]
+    if not complete:
         raise BuildError("the required columns (SOL, perp, funding, a protocol) never overlap")
+    # An explicit bound is kept as asked (a hole there is reported); a default one is trimmed
+    # to the first and last complete hours.
+    first = 0 if start is not None else complete[0]
+    last = len(ok) - 1 if end is not None else complete[-1]
     holes = [wide[i] for i in range(first, last + 1) if not ok[i]]
     if holes:
         listed = ", ".join(h.strftime("%Y-%m-%d %H:%M") for h in holes[:10])
