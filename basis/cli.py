@@ -111,12 +111,13 @@ def worker_health(
 ) -> int:
     """Exit 0 when a worker on this host is polling its task queue (container health check)."""
     import socket
-    from datetime import UTC, datetime
+    from datetime import UTC
 
     from temporalio.api.enums.v1 import TaskQueueType
     from temporalio.api.taskqueue.v1 import TaskQueue
     from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 
+    from basis.clock import utc_now
     from basis.temporal import connect
 
     settings = settings_or_fail()
@@ -131,7 +132,7 @@ def worker_health(
                 task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
             )
         )
-        now = datetime.now(UTC)
+        now = utc_now()
         for poller in resp.pollers:
             seen = poller.last_access_time.ToDatetime(tzinfo=UTC)
             if poller.identity.endswith(f"@{host}") and (now - seen).total_seconds() <= max_age:
