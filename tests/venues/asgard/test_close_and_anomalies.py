@@ -49,7 +49,8 @@ async def test_a_close_with_an_ambiguous_submit_closes_exactly_once(
     venue.fault(fault, "asgard:submit-close-position-tx", status=500, count=1)
     closed = await m.close_position("close:p1", pda=opened.position_pda, protocol=Protocol.KAMINO)
     assert closed.state is PositionState.CLOSED and len(closed.signatures) == 1
-    assert abs(await _usdc(m, wallet) - Decimal(1000)) < Decimal("0.00001")  # paid back once
+    # Within a cent: interest accrues by the real-time clock while the test runs.
+    assert abs(await _usdc(m, wallet) - Decimal(1000)) < Decimal("0.01")  # paid back once
     sub = await m.submission("close:p1")
     assert sub is not None and sub.attempt == 1
 
@@ -96,7 +97,7 @@ async def test_two_workers_closing_one_position_close_it_once(
         b.close_position("close:p1", pda=opened.position_pda, protocol=Protocol.KAMINO),
     )
     assert x.signatures == y.signatures and len(x.signatures) == 1
-    assert abs(await _usdc(a, wallet) - Decimal(1000)) < Decimal("0.00001")
+    assert abs(await _usdc(a, wallet) - Decimal(1000)) < Decimal("0.01")
 
 
 async def test_attempts_per_call_are_bounded_and_the_next_call_carries_on(
