@@ -37,6 +37,7 @@ from basis.config import Settings, load_settings
 from basis.db import create_engine, session_factory
 from basis.engine import engine_config
 from basis.ports import free_port
+from basis.stack import _die_with_parent
 from models.domain import Asset, LegSide, PositionStatus
 from models.messages import (
     ClosePositionInput,
@@ -122,6 +123,7 @@ class WorkerProcess:
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=_die_with_parent,  # no orphan if the harness itself is killed
         )
         out.close()
         self.starts += 1
@@ -495,7 +497,11 @@ class TemporalServer:
     async def start(self, timeout: float = 60) -> None:
         log = (self.workdir / "temporal.log").open("ab")
         self.proc = subprocess.Popen(
-            self.argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            self.argv,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
         log.close()
         deadline = time.monotonic() + timeout
