@@ -36,7 +36,7 @@ _RESTART_WINDOW_S = 60.0
 _STOP_GRACE_S = 15.0
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     # Runs in the child between fork and exec: if the supervisor is killed outright (even
     # SIGKILL), the kernel sends the child SIGTERM instead of leaving it orphaned.
     libc = ctypes.CDLL("libc.so.6", use_errno=True)
@@ -241,7 +241,7 @@ class Stack:
             stderr=asyncio.subprocess.STDOUT,
             env=self._child_env() | svc.env,
             start_new_session=True,
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent,
         )
         self.say(f"  started {svc.name} (pid {svc.proc.pid})")
 

@@ -37,7 +37,7 @@ from basis.config import Settings, load_settings
 from basis.db import create_engine, session_factory
 from basis.engine import engine_config
 from basis.ports import free_port
-from basis.stack import _die_with_parent
+from basis.stack import die_with_parent
 from models.domain import Asset, LegSide, PositionStatus
 from models.messages import (
     ClosePositionInput,
@@ -123,7 +123,7 @@ class WorkerProcess:
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            preexec_fn=_die_with_parent,  # no orphan if the harness itself is killed
+            preexec_fn=die_with_parent,  # no orphan if the harness itself is killed
         )
         out.close()
         self.starts += 1
@@ -501,7 +501,7 @@ class TemporalServer:
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent,
         )
         log.close()
         deadline = time.monotonic() + timeout
