@@ -30,18 +30,15 @@ from activities.errors import venue_call
 from activities.market import COIN, MarketObserver
 from basis.clock import Clock, utc_now
 from models.domain import Chain, IntentStatus, LegSide, PositionStatus, Protocol
+from models.intents import intent_input
 from models.messages import (
     EngineConfig,
     ExitOrder,
-    IntentInput,
     MonitorBatchResult,
     MonitorPlan,
     MonitorRange,
     RebalanceOrder,
     ScanReport,
-)
-from models.messages import (
-    IntentCriteria as WireCriteria,
 )
 from models.risk import RiskParams
 from models.tables import (
@@ -111,7 +108,7 @@ class CycleActivities:
             for intent in page:
                 evaluated += 1
                 decision = evaluate_entry(
-                    criteria_of(_input(intent, cfg)),
+                    criteria_of(intent_input(intent, cfg)),
                     snap,
                     # The scan screens the market criteria only; the woken intent re-checks with
                     # its real balances before anything opens.
@@ -372,24 +369,6 @@ class CycleActivities:
                 row.updated_at = self._clock()
                 s.add(row)
             s.add_all(snapshots)
-
-
-def _input(intent: Intent, cfg: EngineConfig) -> IntentInput:
-    return IntentInput(
-        intent_id=intent.id,
-        user_id=intent.user_id,
-        asset=intent.asset,
-        leverage=intent.leverage,
-        capital_usd=intent.capital_usd,
-        criteria=WireCriteria(
-            min_net_apy=intent.min_net_apy,
-            min_funding_rate=intent.min_funding_rate,
-            max_funding_volatility=intent.max_funding_volatility,
-            max_entry_price=intent.max_entry_price,
-        ),
-        expires_at=intent.expires_at,
-        config=cfg,
-    )
 
 
 def _observation(

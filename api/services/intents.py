@@ -20,7 +20,7 @@ from basis.clock import utc_now
 from basis.config import Settings
 from basis.engine import engine_config
 from models.domain import IntentStatus
-from models.messages import IntentCriteria, IntentInput
+from models.intents import intent_input
 from models.tables import Intent
 from workflows.intent import IntentWorkflow
 
@@ -78,30 +78,11 @@ def _auto_keys(user_id: uuid.UUID, body: IntentCreate, now: datetime) -> tuple[s
     return f"auto:{digest}:{bucket}", f"auto:{digest}:{bucket - 1}"
 
 
-def _input(row: Intent, settings: Settings) -> IntentInput:
-    return IntentInput(
-        intent_id=row.id,
-        user_id=row.user_id,
-        asset=row.asset,
-        leverage=row.leverage,
-        capital_usd=row.capital_usd,
-        criteria=IntentCriteria(
-            min_net_apy=row.min_net_apy,
-            min_funding_rate=row.min_funding_rate,
-            max_funding_volatility=row.max_funding_volatility,
-            max_entry_price=row.max_entry_price,
-        ),
-        expires_at=row.expires_at,
-        execute_immediately=row.execute_immediately,
-        config=engine_config(settings),
-    )
-
-
 async def ensure_workflow(client: Client, settings: Settings, row: Intent) -> None:
     """Start the intent's workflow, or join the one already running (same id)."""
     await client.start_workflow(
         IntentWorkflow.run,
-        _input(row, settings),
+        intent_input(row, engine_config(settings)),
         id=workflow_id(row.id),
         task_queue=settings.temporal.task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
