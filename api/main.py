@@ -77,6 +77,7 @@ def create_app(
         summary="Delta-neutral SOL funding basis trade: Asgard long, Hyperliquid short.",
         lifespan=lifespan,
         docs_url=f"{API_PREFIX}/docs",
+        swagger_ui_oauth2_redirect_url=f"{API_PREFIX}/docs/oauth2-redirect",
         redoc_url=f"{API_PREFIX}/redoc",
         openapi_url=f"{API_PREFIX}/openapi.json",
     )

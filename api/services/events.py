@@ -109,6 +109,7 @@ class EventStream:
         self._user = user_id
         self._alive = alive
         self._clock = clock
+        self._floor = Cursor(0, 0)
         self._seen_audit: set[int] = set()
         self._seen_snap: set[int] = set()
         self._rates_at: datetime | None = None
@@ -127,25 +128,25 @@ class EventStream:
         cfg = self._settings.api.events
         loop = asyncio.get_running_loop()
         deadline = loop.time() + cfg.max_stream_seconds
-        resumed = cursor is not None
         if cursor is None:
             cursor = await self._head()
+        # Nothing at or before the starting point is sent: the look-back below is for rows
+        # that commit late, not a replay of what happened before the stream began.
+        self._floor = Cursor(cursor.audit, cursor.snapshot)
         yield f"retry: {int(cfg.poll_seconds * 1000) + 1000}\n\n"
         yield frame("bot_status", await self._bot_status(), cursor.encode())
         next_balance = loop.time()
         last_sent = loop.time()
-        rewind = not resumed
         while loop.time() < deadline:
             if not await self._alive():
                 yield frame("error", {"code": "AUT-0002", "message": "signed out"})
                 return
             sent = False
-            async for event, data in self._changes(cursor, rewind=rewind):
+            async for event, data in self._changes(cursor):
                 yield frame(event, data, cursor.encode())
                 sent = True
                 if event in ("position_opened", "position_closed"):
                     next_balance = loop.time()  # money moved: show it
-            rewind = True
             rates = await self._rates()
             if rates is not None:
                 yield frame("rate_update", rates, cursor.encode())
@@ -170,10 +171,9 @@ class EventStream:
             p = (await s.exec(select(func.max(PositionSnapshot.id)))).one()
         return Cursor(int(a or 0), int(p or 0))
 
-    async def _changes(
-        self, cursor: Cursor, *, rewind: bool
-    ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
-        back = REWIND if rewind else 0
+    async def _changes(self, cursor: Cursor) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+        audit_from = max(self._floor.audit, cursor.audit - REWIND)
+        snap_from = max(self._floor.snapshot, cursor.snapshot - REWIND)
         mine = or_(
             col(AuditEvent.user_id) == self._user,
             and_(
@@ -186,7 +186,7 @@ class EventStream:
             audits = (
                 await s.exec(
                     select(AuditEvent)
-                    .where(mine, col(AuditEvent.id) > max(0, cursor.audit - back))
+                    .where(mine, col(AuditEvent.id) > audit_from)
                     .order_by(col(AuditEvent.id))
                     .limit(PAGE)
                 )
@@ -197,7 +197,7 @@ class EventStream:
                     .join(Position, col(Position.id) == col(PositionSnapshot.position_id))
                     .where(
                         Position.user_id == self._user,
-                        col(PositionSnapshot.id) > max(0, cursor.snapshot - back),
+                        col(PositionSnapshot.id) > snap_from,
                     )
                     .order_by(col(PositionSnapshot.id))
                     .limit(PAGE)

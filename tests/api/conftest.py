@@ -7,6 +7,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -28,6 +29,25 @@ from tests.workflows.fakes import FakeWorld
 from worker import WorkerDeps, build_workers
 
 ApiFactory = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
+
+
+class FakeClock:
+    """Wall time for the API (``create_app(clock=...)``) and monotonic time for its rate
+    limiter, moved together by ``advance``. Starts at the real time."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC).replace(microsecond=0)
+        self.mono = 1000.0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def monotonic(self) -> float:
+        return self.mono
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+        self.mono += seconds
 
 
 @asynccontextmanager
@@ -117,9 +137,7 @@ async def sign_in(api: httpx.AsyncClient, sender: CapturingCodeSender, email: st
     """The one-time-code flow, as a browser does it."""
     r = await api.post("/api/v1/auth/otp/request", json={"email": email})
     assert r.status_code == 202, r.text
-    r = await api.post(
-        "/api/v1/auth/otp/verify", json={"email": email, "code": sender.last(email)}
-    )
+    r = await api.post("/api/v1/auth/otp/verify", json={"email": email, "code": sender.last(email)})
     assert r.status_code == 200, r.text
     cookie = r.cookies.get("basis_session")
     assert cookie, r.headers
