@@ -15,6 +15,7 @@ from decimal import ROUND_DOWN, Decimal
 from typing import TypeVar
 
 from api.errors import ApiError
+from api.schemas import canonical
 from api.venues import HyperliquidFunds, SolanaFunds, VenueReader, VenueUnavailable
 from basis.config import Settings
 from wallets.keystore import UserWallets, WalletNotFoundError
@@ -123,22 +124,22 @@ async def check_user(
 
 def refusal(result: FundingCheck) -> ApiError:
     parts = [
-        f"{s.venue} needs {s.needed} {s.asset}, has {s.available.quantize(_CENT)}"
+        f"{s.venue} needs {canonical(s.needed)} {s.asset}, has {canonical(s.available)}"
         for s in result.shortfalls
     ]
     return ApiError(
         "WAL-0001",
-        f"capital_usd: your venues cannot fund {result.capital_usd} ({'; '.join(parts)}); "
-        f"the most they can fund now is {result.max_capital_usd}",
+        f"capital_usd: your venues cannot fund {canonical(result.capital_usd)} "
+        f"({'; '.join(parts)}); the most they can fund now is {canonical(result.max_capital_usd)}",
         details={
-            "required_per_venue_usd": str(result.required_per_venue_usd),
-            "max_capital_usd": str(result.max_capital_usd),
+            "required_per_venue_usd": canonical(result.required_per_venue_usd),
+            "max_capital_usd": canonical(result.max_capital_usd),
             "shortfalls": [
                 {
                     "venue": s.venue,
                     "asset": s.asset,
-                    "needed": str(s.needed),
-                    "available": str(s.available),
+                    "needed": canonical(s.needed),
+                    "available": canonical(s.available),
                 }
                 for s in result.shortfalls
             ],
