@@ -11,7 +11,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from temporalio.client import Client
 
-from api.errors import install_error_handlers
+from api.errors import error_responses, install_error_handlers
 from api.middleware import BodySizeLimitMiddleware, RateLimitMiddleware, RequestContextMiddleware
 from api.routes import auth, balances, control, events, health, intents, positions, rates
 from api.routes import settings as settings_routes
@@ -82,7 +82,9 @@ def create_app(
         openapi_url=f"{API_PREFIX}/openapi.json",
     )
     install_error_handlers(app)
-    v1 = APIRouter(prefix=API_PREFIX)
+    v1 = APIRouter(
+        prefix=API_PREFIX, responses=error_responses(400, 401, 403, 404, 409, 413, 422, 429, 503)
+    )
     for module in (
         health,
         auth,

@@ -56,7 +56,7 @@ class ShortfallPublic(BaseModel):
     available: Money
 
 
-class FundingPublic(BaseModel):
+class FundingCheckPublic(BaseModel):
     ok: bool
     capital_usd: Money
     required_per_venue_usd: Money
@@ -94,16 +94,16 @@ async def get_balances(
     return BalancesPublic(as_of=now_of(request), solana=s, hyperliquid=h, max_capital_usd=top)
 
 
-@router.post("/check", response_model=FundingPublic)
+@router.post("/check", response_model=FundingCheckPublic)
 async def check_funding(
     body: FundingRequest, user: CurrentUser, request: Request, settings: SettingsDep
-) -> FundingPublic:
+) -> FundingCheckPublic:
     """Can your venues fund a position of ``capital_usd``? The same check a new intent
     passes (it is refused with WAL-0001 when ``ok`` would be false)."""
     result = await balances.check_user(
         request.app.state.venues, request.app.state.wallets, settings, user.id, body.capital_usd
     )
-    return FundingPublic(
+    return FundingCheckPublic(
         ok=result.ok,
         capital_usd=result.capital_usd,
         required_per_venue_usd=result.required_per_venue_usd,

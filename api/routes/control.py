@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
+from temporalio.service import RPCError, RPCStatusCode
 
 from api.auth import CurrentUser, Operator
 from api.deps import SessionDep, SettingsDep, TemporalDep
+from api.errors import ApiError
 from api.services import control
 from basis.logging import correlation_id
 from basis.schedules import trigger_intent_scan
@@ -84,7 +86,14 @@ class Triggered(BaseModel):
 @router.post("/scan", response_model=Triggered)
 async def scan_now(user: Operator, client: TemporalDep) -> Triggered:
     """A market signal: evaluate every pending intent now instead of at the next interval."""
-    await trigger_intent_scan(client)
+    try:
+        await trigger_intent_scan(client)
+    except RPCError as exc:
+        if exc.status != RPCStatusCode.NOT_FOUND:
+            raise
+        raise ApiError(
+            "GEN-0003", "the intent-scan schedule does not exist yet: no engine worker has started"
+        ) from exc
     return Triggered(triggered="intent-scan")
 
 

@@ -29,14 +29,41 @@ _DESCRIPTION = (
 )
 
 
+# One server-sent event as it arrives on the wire; ``data`` is a JSON object (as text) whose
+# ``type`` repeats the event name.
+_EVENT_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "event": {"type": "string", "enum": list(EVENT_TYPES)},
+        "data": {"type": "string", "contentMediaType": "application/json"},
+        "id": {"type": "string", "pattern": r"^\d{1,19}-\d{1,19}$"},
+        "retry": {"type": "integer"},
+    },
+    "required": ["event", "data"],
+}
+_ERROR = {
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}}
+}
+
+
 @router.get(
     "",
     response_class=EventStreamResponse,
     responses={
         200: {
             "description": _DESCRIPTION,
-            "content": {"text/event-stream": {"schema": {"type": "string"}}},
-        }
+            "content": {"text/event-stream": {"schema": _EVENT_SCHEMA}},
+        },
+        # Errors are answered before the stream starts, as JSON.
+        **{
+            status: {"description": description, **_ERROR}
+            for status, description in (
+                (401, "Not signed in"),
+                (403, "Not allowed"),
+                (422, "Malformed Last-Event-ID"),
+                (429, "Too many open streams, or rate limited"),
+            )
+        },
     },
 )
 async def stream(

@@ -21,7 +21,7 @@ from strategy.carry import rank_opportunities
 router = APIRouter(prefix="/rates", tags=["rates"])
 
 
-class FundingPublic(BaseModel):
+class HyperliquidFundingPublic(BaseModel):
     """Hourly rates; positive means the short is paid. APYs are the rate x 8,760."""
 
     latest_rate: Money | None
@@ -54,7 +54,7 @@ class RatesPublic(BaseModel):
     as_of: datetime
     leverage: Money
     sol_price: Money
-    hyperliquid: FundingPublic
+    hyperliquid: HyperliquidFundingPublic
     opportunities: list[OpportunityPublic]
     """Best first: eligible pairs by net APY, then the rest with the reason they are not."""
 
@@ -89,7 +89,7 @@ async def get_rates(
         as_of=snap.at,
         leverage=lev,
         sol_price=snap.sol_price,
-        hyperliquid=FundingPublic(
+        hyperliquid=HyperliquidFundingPublic(
             latest_rate=f.current,
             latest_apy=f.current_apy,
             latest_time=f.latest_time,

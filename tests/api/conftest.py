@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -172,6 +173,7 @@ class TradingEnv:
     codes: CapturingCodeSender
     settings: Settings
     app: FastAPI
+    temporal: Client
 
     async def user(self, email: str | None = None) -> dict[str, str]:
         return await bearer(self.api, self.codes, email or unique_email())
@@ -206,5 +208,5 @@ async def trading(
     )
     app = create_app(settings, temporal=temporal_env.client, code_sender=codes, venues=venues)
     async with engine_worker, venue_worker, serve(app) as api:
-        yield TradingEnv(api, world, venues, codes, settings, app)
+        yield TradingEnv(api, world, venues, codes, settings, app, temporal_env.client)
     await deps.aclose()

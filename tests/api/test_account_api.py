@@ -212,7 +212,9 @@ async def test_a_users_settings_shape_and_limit_their_intents(trading: TradingEn
         },
         headers=user,
     )
-    r = await trading.api.post(f"{V1}/intents", json={"asset": "SOL", "capital_usd": "5000"}, headers=user)
+    r = await trading.api.post(
+        f"{V1}/intents", json={"asset": "SOL", "capital_usd": "5000"}, headers=user
+    )
     assert r.status_code == 201, r.text
     assert r.json()["leverage"] == "2"
     assert r.json()["min_net_apy"] == "0.2"
