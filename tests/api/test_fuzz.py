@@ -33,9 +33,9 @@ from schemathesis.specs.openapi.checks import (
 
 from basis.ports import free_port
 from basis.schedules import ensure_schedules
-from workflows.cycles import INTENT_SCAN_SCHEDULE_ID, MONITOR_SCHEDULE_ID
 from tests.api.conftest import TradingEnv
 from venues.emulators.combined import _QuietServer
+from workflows.cycles import INTENT_SCAN_SCHEDULE_ID, MONITOR_SCHEDULE_ID
 
 EXAMPLES = int(os.environ.get("BASIS_FUZZ_EXAMPLES", "20"))
 SCHEDULE_IDS = (INTENT_SCAN_SCHEDULE_ID, MONITOR_SCHEDULE_ID)
