@@ -51,7 +51,7 @@ def b58(data: bytes) -> bytes:
 def encodings(secret: bytes) -> dict[str, bytes]:
     """The ways a key is written down: raw, hex (with and without 0x), base58 (Solana's
     export), base64, and a Solana CLI keypair file's JSON array."""
-    forms = {
+    return {
         "raw": secret,
         "hex": secret.hex().encode(),
         "HEX": secret.hex().upper().encode(),
@@ -61,7 +61,6 @@ def encodings(secret: bytes) -> dict[str, bytes]:
         "base64url": base64.urlsafe_b64encode(secret).rstrip(b"="),
         "json-array": ("[" + ",".join(str(b) for b in secret[:16])).encode(),
     }
-    return forms
 
 
 def find(blob: bytes, keys: dict[str, bytes]) -> list[str]:
