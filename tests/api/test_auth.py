@@ -61,8 +61,8 @@ class Auth:
 
 
 @pytest.fixture
-async def auth(sqlite_url: str) -> AsyncIterator[Auth]:
-    settings = api_settings(sqlite_url)
+async def auth(api_db: str) -> AsyncIterator[Auth]:
+    settings = api_settings(api_db)
     clock, codes = FakeClock(), CapturingCodeSender()
     app = create_app(
         settings,

@@ -54,9 +54,9 @@ def _per_ip(s: Settings) -> None:
 
 
 async def test_the_per_ip_limit_answers_429_with_retry_after_then_recovers(
-    sqlite_url: str,
+    api_db: str,
 ) -> None:
-    async with app_with(sqlite_url, _per_ip) as (api, clock, _):
+    async with app_with(api_db, _per_ip) as (api, clock, _):
         codes = [(await api.get("/api/v1/auth/me")).status_code for _ in range(3)]
         assert codes == [401, 401, 401]  # counted even when refused for another reason
         limited = await api.get("/api/v1/auth/me")
@@ -75,9 +75,9 @@ def _per_user(s: Settings) -> None:
 
 
 async def test_the_per_user_limit_holds_one_user_back_without_touching_another(
-    sqlite_url: str,
+    api_db: str,
 ) -> None:
-    async with app_with(sqlite_url, _per_user) as (api, clock, codes):
+    async with app_with(api_db, _per_user) as (api, clock, codes):
         alice = await sign_in(api, codes, "alice@example.com")
         bob = await sign_in(api, codes, "bob@example.com")
         got = [
@@ -98,9 +98,9 @@ def _codes(s: Settings) -> None:
 
 
 async def test_code_requests_are_limited_per_address_and_recover_with_time(
-    sqlite_url: str,
+    api_db: str,
 ) -> None:
-    async with app_with(sqlite_url, _codes) as (api, clock, codes):
+    async with app_with(api_db, _codes) as (api, clock, codes):
 
         async def ask(email: str) -> httpx.Response:
             return await api.post("/api/v1/auth/otp/request", json={"email": email})
@@ -119,8 +119,8 @@ def _logins(s: Settings) -> None:
     s.auth.rate_limits.login_burst = 3
 
 
-async def test_sign_in_attempts_are_limited_per_ip(sqlite_url: str) -> None:
-    async with app_with(sqlite_url, _logins) as (api, clock, _):
+async def test_sign_in_attempts_are_limited_per_ip(api_db: str) -> None:
+    async with app_with(api_db, _logins) as (api, clock, _):
         body = {"email": "x@example.com", "code": "000000"}
         got = [(await api.post("/api/v1/auth/otp/verify", json=body)).status_code for _ in range(4)]
         assert got == [401, 401, 401, 429]
@@ -137,8 +137,8 @@ def _cors(s: Settings) -> None:
     s.api.cors_origins = ["https://app.example.com"]
 
 
-async def test_cors_answers_only_the_allowed_origin(sqlite_url: str) -> None:
-    async with app_with(sqlite_url, _cors) as (api, _, _):
+async def test_cors_answers_only_the_allowed_origin(api_db: str) -> None:
+    async with app_with(api_db, _cors) as (api, _, _):
         pre = {
             "Access-Control-Request-Method": "POST",
             "Access-Control-Request-Headers": "x-csrf-token",
@@ -204,13 +204,13 @@ def _privy_token(key: Any, clock: FakeClock, alg: str = "ES256", **over: Any) ->
 
 
 async def test_privy_sync_signs_in_by_did_with_wallets(
-    sqlite_url: str, privy_key: ec.EllipticCurvePrivateKey
+    api_db: str, privy_key: ec.EllipticCurvePrivateKey
 ) -> None:
     def privy(s: Settings) -> None:
         s.privy.app_id = APP_ID
         s.privy.verification_key = _pem(privy_key)
 
-    async with app_with(sqlite_url, privy) as (api, clock, _):
+    async with app_with(api_db, privy) as (api, clock, _):
         r = await api.post(
             "/api/v1/auth/sync", json={"access_token": _privy_token(privy_key, clock)}
         )
@@ -254,13 +254,13 @@ async def test_privy_sync_signs_in_by_did_with_wallets(
     ],
 )
 async def test_privy_tokens_that_are_forged_expired_or_misdirected_are_refused(
-    sqlite_url: str, privy_key: ec.EllipticCurvePrivateKey, forge: Any
+    api_db: str, privy_key: ec.EllipticCurvePrivateKey, forge: Any
 ) -> None:
     def privy(s: Settings) -> None:
         s.privy.app_id = APP_ID
         s.privy.verification_key = _pem(privy_key)
 
-    async with app_with(sqlite_url, privy) as (api, clock, _):
+    async with app_with(api_db, privy) as (api, clock, _):
         token = forge(privy_key, clock)
         r = await api.post("/api/v1/auth/sync", json={"access_token": token})
         assert r.status_code == 401
@@ -268,8 +268,8 @@ async def test_privy_tokens_that_are_forged_expired_or_misdirected_are_refused(
         assert "basis_session" not in r.cookies
 
 
-async def test_privy_sync_is_refused_where_privy_is_not_configured(sqlite_url: str) -> None:
-    async with app_with(sqlite_url) as (api, _, _):
+async def test_privy_sync_is_refused_where_privy_is_not_configured(api_db: str) -> None:
+    async with app_with(api_db) as (api, _, _):
         r = await api.post("/api/v1/auth/sync", json={"access_token": "x" * 40})
         assert r.status_code == 403
         assert r.json()["error"]["code"] == "AUT-0007"

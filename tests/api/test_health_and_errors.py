@@ -22,10 +22,10 @@ CODES = CapturingCodeSender()
 
 @pytest.fixture
 async def app_and_api(
-    sqlite_url: str, temporal_env: WorkflowEnvironment
+    api_db: str, temporal_env: WorkflowEnvironment
 ) -> AsyncIterator[tuple[object, httpx.AsyncClient]]:
     app = create_app(
-        api_settings(sqlite_url),
+        api_settings(api_db),
         temporal=temporal_env.client,
         code_sender=CODES,
         venues=FakeVenues(),
@@ -68,9 +68,9 @@ async def test_ready_is_200_when_database_and_temporal_answer(api: httpx.AsyncCl
 
 
 async def test_ready_is_503_and_names_temporal_when_it_is_down(
-    api_factory: ApiFactory, sqlite_url: str
+    api_factory: ApiFactory, api_db: str
 ) -> None:
-    async with api_factory(_settings_without_temporal(sqlite_url)) as api:
+    async with api_factory(_settings_without_temporal(api_db)) as api:
         r = await api.get("/api/v1/health/ready")
     body = r.json()
     assert r.status_code == 503
@@ -91,9 +91,9 @@ async def test_ready_is_503_and_names_the_database_when_it_is_down(
 
 
 async def test_a_route_that_needs_temporal_answers_gen_0003_while_it_is_down(
-    sqlite_url: str,
+    api_db: str,
 ) -> None:
-    app = create_app(_settings_without_temporal(sqlite_url), code_sender=CODES)
+    app = create_app(_settings_without_temporal(api_db), code_sender=CODES)
     async with serve(app) as api:
         r = await api.post("/api/v1/control/pause", json={}, headers=await _operator(app, api))
     assert r.status_code == 503
@@ -149,9 +149,9 @@ async def test_malformed_json_is_a_clear_client_error(
 
 
 async def test_an_oversized_body_is_refused_before_it_is_read(
-    api_factory: ApiFactory, sqlite_url: str, temporal_env: WorkflowEnvironment
+    api_factory: ApiFactory, api_db: str, temporal_env: WorkflowEnvironment
 ) -> None:
-    settings = api_settings(sqlite_url)
+    settings = api_settings(api_db)
     settings.api.max_body_bytes = 2048
     async with api_factory(settings, temporal=temporal_env.client) as api:
         r = await api.post(
@@ -171,8 +171,8 @@ async def test_every_response_carries_the_security_headers(api: httpx.AsyncClien
     assert r.headers["referrer-policy"] == "no-referrer"
 
 
-async def test_an_unexpected_error_is_500_without_internals(sqlite_url: str) -> None:
-    app = create_app(load_settings(database_url=sqlite_url))
+async def test_an_unexpected_error_is_500_without_internals(api_db: str) -> None:
+    app = create_app(load_settings(database_url=api_db))
 
     @app.get("/api/v1/boom")
     async def boom() -> None:

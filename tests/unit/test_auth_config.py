@@ -53,8 +53,8 @@ def test_the_privy_verification_key_must_be_an_ec_public_key_with_an_app_id() ->
     assert not load_settings().privy.login_enabled
     with pytest.raises(ConfigError, match="set privy.app_id too"):
         load_settings(privy={"verification_key": good})
+    rsa_pem = _pem(rsa.generate_private_key(public_exponent=65537, key_size=2048))
     with pytest.raises(ConfigError, match="must be an EC"):
-        rsa_pem = _pem(rsa.generate_private_key(public_exponent=65537, key_size=2048))
         load_settings(privy={"app_id": "a", "verification_key": rsa_pem})
     with pytest.raises(ConfigError, match="not a PEM public key"):
         load_settings(privy={"app_id": "a", "verification_key": "nonsense"})
