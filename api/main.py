@@ -99,6 +99,17 @@ def create_app(
         v1.include_router(module.router)
     app.include_router(v1)
 
+    # Added last = outermost. The request id exists before anything else answers; CORS wraps
+    # the limits so that a browser can read a 429 or a 413 too.
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.api.max_body_bytes)
+    r = settings.auth.rate_limits
+    app.add_middleware(
+        RateLimitMiddleware,
+        limiter=limiter,
+        rate=r.ip_per_second,
+        burst=r.ip_burst,
+        exempt_prefix=f"{API_PREFIX}/health/",
+    )
     if settings.api.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -115,9 +126,5 @@ def create_app(
             ],
             expose_headers=["X-Request-ID", "Retry-After"],
         )
-    # Added last = outermost: the request id exists before any other middleware answers.
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.api.max_body_bytes)
-    r = settings.auth.rate_limits
-    app.add_middleware(RateLimitMiddleware, limiter=limiter, rate=r.ip_per_second, burst=r.ip_burst)
     app.add_middleware(RequestContextMiddleware)
     return app

@@ -126,14 +126,25 @@ class RateLimitMiddleware:
     the caller is known, in ``api.auth``). Health probes are exempt: an orchestrator polls
     them from one address."""
 
-    def __init__(self, app: ASGIApp, limiter: RateLimiter, *, rate: float, burst: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        limiter: RateLimiter,
+        *,
+        rate: float,
+        burst: int,
+        exempt_prefix: str | None = None,
+    ) -> None:
         self.app = app
         self.limiter = limiter
         self.rate = rate
         self.burst = burst
+        self.exempt_prefix = exempt_prefix
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or "/health/" in scope["path"]:
+        if scope["type"] != "http" or (
+            self.exempt_prefix is not None and scope["path"].startswith(self.exempt_prefix)
+        ):
             await self.app(scope, receive, send)
             return
         client = scope.get("client")

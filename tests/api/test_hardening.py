@@ -135,6 +135,8 @@ async def test_sign_in_attempts_are_limited_per_ip(api_db: str) -> None:
 
 def _cors(s: Settings) -> None:
     s.api.cors_origins = ["https://app.example.com"]
+    s.auth.rate_limits.ip_per_second = 1.0
+    s.auth.rate_limits.ip_burst = 3
 
 
 async def test_cors_answers_only_the_allowed_origin(api_db: str) -> None:
@@ -155,6 +157,11 @@ async def test_cors_answers_only_the_allowed_origin(api_db: str) -> None:
         assert "access-control-allow-origin" not in evil.headers
         simple = await api.get("/api/v1/health/live", headers={"Origin": "https://evil.example"})
         assert "access-control-allow-origin" not in simple.headers
+        # A refusal from the limits is readable by the allowed origin's page.
+        origin = {"Origin": "https://app.example.com"}
+        answers = [await api.get("/api/v1/auth/me", headers=origin) for _ in range(4)]
+        assert [a.status_code for a in answers] == [401, 401, 401, 429]
+        assert answers[-1].headers["access-control-allow-origin"] == "https://app.example.com"
 
 
 # ---- Privy ------------------------------------------------------------------------------------
