@@ -371,3 +371,30 @@ async def test_global_control_is_for_operators_and_the_control_view_is_scoped(au
     assert me.json()["role"] == "operator"
     events = await auth.sql("SELECT action, details FROM audit_log WHERE action = 'role_changed'")
     assert len(events) == 1
+
+
+async def test_the_whole_sign_in_life_cycle_on_both_databases(db_url: str) -> None:
+    """Sign-in, tokens, the event stream, logout and revocation on SQLite and Postgres."""
+    settings = api_settings(db_url)
+    settings.api.events.max_stream_seconds = 0.3
+    settings.api.events.poll_seconds = 0.05
+    codes = CapturingCodeSender()
+    app = create_app(settings, code_sender=codes, venues=FakeVenues())
+    async with serve(app, BASE) as api:
+        who = await sign_in(api, codes, "both@example.com")
+        replay = await api.post(
+            "/api/v1/auth/otp/verify",
+            json={"email": "both@example.com", "code": codes.last("both@example.com")},
+        )
+        assert replay.status_code == 401
+        token = await api_token(api, who)
+        bearer = {"Authorization": f"Bearer {token}"}
+        assert (await api.get("/api/v1/auth/me", headers=bearer)).json()["id"] == who.id
+        stream = await api.get("/api/v1/events", headers={**bearer, "Last-Event-ID": "0-0"})
+        assert "event: bot_status" in stream.text
+        assert "event: balance_update" in stream.text
+        await api.post("/api/v1/auth/logout", headers=who.headers())
+        assert (await api.get("/api/v1/auth/me", headers=who.headers())).status_code == 401
+        tokens = (await api.get("/api/v1/auth/tokens", headers=bearer)).json()
+        await api.delete(f"/api/v1/auth/tokens/{tokens[0]['id']}", headers=bearer)
+        assert (await api.get("/api/v1/auth/me", headers=bearer)).status_code == 401
