@@ -41,6 +41,9 @@ SOLANA_MAINNET_RPC = "https://api.mainnet-beta.solana.com"
 SOLANA_DEVNET_RPC = "https://api.devnet.solana.com"
 
 
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
 class ConfigError(Exception):
     """Configuration that cannot be used; the message names the field and what is allowed."""
 
@@ -251,10 +254,12 @@ class Settings(BaseSettings):
             v.solana_rpc_url = v.solana_rpc_url or SOLANA_MAINNET_RPC
 
     def _check_auth(self) -> None:
-        if not self.auth.cookie_secure and self.mode != "paper":
+        if not self.auth.cookie_secure and (
+            self.mode != "paper" or self.api.host not in _LOOPBACK
+        ):
             raise ValueError(
-                f"auth.cookie_secure: mode {self.mode} requires secure cookies (HTTPS); "
-                "only paper mode may turn them off"
+                "auth.cookie_secure: cookies may go over plain http only in paper mode with the "
+                f"API on this machine (mode {self.mode}, api.host {self.api.host})"
             )
         p = self.privy
         if self.wallet_provider == "privy" and not (p.app_id and p.app_secret.get_secret_value()):

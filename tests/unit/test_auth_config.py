@@ -32,11 +32,13 @@ def _pem(key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey) -> str:
     )
 
 
-def test_cookies_may_be_sent_over_plain_http_only_in_paper_mode() -> None:
+def test_cookies_may_go_over_plain_http_only_in_paper_mode_on_this_machine() -> None:
     assert load_settings(auth={"cookie_secure": False}).auth.cookie_secure is False
     assert load_settings(**LIVE).auth.cookie_secure is True
-    with pytest.raises(ConfigError, match=r"auth.cookie_secure: mode testnet requires secure"):
+    with pytest.raises(ConfigError, match=r"auth.cookie_secure: .* \(mode testnet"):
         load_settings(**LIVE, auth={"cookie_secure": False})
+    with pytest.raises(ConfigError, match=r"api.host 0.0.0.0"):
+        load_settings(auth={"cookie_secure": False}, api={"host": "0.0.0.0"})  # noqa: S104
 
 
 def test_privy_wallets_need_the_app_credentials() -> None:
