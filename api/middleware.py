@@ -52,9 +52,12 @@ class RequestContextMiddleware:
         status = 500
         path: str = scope["path"]
 
+        started_response = False
+
         async def send_wrapper(message: Message) -> None:
-            nonlocal status
+            nonlocal status, started_response
             if message["type"] == "http.response.start":
+                started_response = True
                 status = message["status"]
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", request_id.encode()))
@@ -66,6 +69,13 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_wrapper)
+        except Exception:
+            # Answered here rather than by the framework's outermost handler, so that even a
+            # 500 carries the request id and the security headers. Never the internals.
+            log.exception("unhandled error")
+            if started_response:
+                raise
+            await send_error(send_wrapper, "GEN-0001", spec("GEN-0001").message)
         finally:
             log.info(
                 "request",

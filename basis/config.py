@@ -254,9 +254,7 @@ class Settings(BaseSettings):
             v.solana_rpc_url = v.solana_rpc_url or SOLANA_MAINNET_RPC
 
     def _check_auth(self) -> None:
-        if not self.auth.cookie_secure and (
-            self.mode != "paper" or self.api.host not in _LOOPBACK
-        ):
+        if not self.auth.cookie_secure and (self.mode != "paper" or self.api.host not in _LOOPBACK):
             raise ValueError(
                 "auth.cookie_secure: cookies may go over plain http only in paper mode with the "
                 f"API on this machine (mode {self.mode}, api.host {self.api.host})"

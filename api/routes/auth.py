@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
 from datetime import datetime
 from typing import Annotated
 
+from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
 from fastapi import APIRouter, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlmodel import select
@@ -200,7 +202,7 @@ async def privy_sync(
     _login_limit(request, settings)
     if not settings.privy.login_enabled:
         raise ApiError("AUT-0007", "Privy sign-in is not configured on this server")
-    key = load_verification_key(settings.privy.verification_key)
+    key = _verification_key(settings.privy.verification_key)
     now = now_of(request)
     try:
         identity = verify_privy_token(body.access_token, key, settings.privy.app_id, now)
@@ -208,6 +210,11 @@ async def privy_sync(
         raise ApiError("AUT-0002", "invalid or expired Privy token") from exc
     user = await accounts.user_by_privy_id(request.app.state.sessions, identity.privy_id, now)
     return await _sign_in(request, response, session, settings, user, "privy")
+
+
+@functools.lru_cache(maxsize=4)
+def _verification_key(pem: str) -> EllipticCurvePublicKey:
+    return load_verification_key(pem)
 
 
 def _login_limit(request: Request, settings: Settings) -> None:

@@ -179,9 +179,11 @@ async def test_an_unexpected_error_is_500_without_internals(api_db: str) -> None
         raise RuntimeError("secret internal detail")
 
     async with serve(app) as api:
-        r = await api.get("/api/v1/boom")
+        r = await api.get("/api/v1/boom", headers={"X-Request-ID": "req-boom-0001"})
     assert r.status_code == 500
     assert r.json()["error"]["code"] == "GEN-0001"
+    assert r.json()["request_id"] == r.headers["x-request-id"] == "req-boom-0001"
+    assert r.headers["x-content-type-options"] == "nosniff"
     assert "secret" not in r.text
 
 
