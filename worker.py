@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
+from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.worker import Worker
 
 from activities.control import ControlActivities
@@ -29,6 +30,7 @@ from activities.entry import EntryActivities
 from activities.ledger import LedgerActivities
 from activities.legs import LegActivities
 from activities.market import MarketObserver
+from activities.reconcile import ReconcileActivities
 from activities.settlement import SettlementActivities
 from basis.clock import Clock, utc_now
 from basis.config import ConfigError, Settings, load_settings
@@ -51,6 +53,7 @@ from workflows.cycles import IntentScanWorkflow, MonitorCycleWorkflow
 from workflows.intent import IntentWorkflow
 from workflows.open_position import OpenPositionWorkflow
 from workflows.rebalance import RebalanceWorkflow
+from workflows.reconcile import HaltedPositionWorkflow, ReconcileWorkflow
 
 log = logging.getLogger("basis.worker")
 
@@ -62,6 +65,8 @@ WORKFLOWS: list[type] = [
     IntentScanWorkflow,
     MonitorCycleWorkflow,
     RebalanceWorkflow,
+    ReconcileWorkflow,
+    HaltedPositionWorkflow,
 ]
 
 QUEUE_ROLES = ("engine", "venues")
@@ -196,6 +201,13 @@ def venue_activities(deps: WorkerDeps, client: Client) -> list[Any]:
         sessions=sessions,
         clock=deps.clock,
     )
+    reconcile = ReconcileActivities(
+        hyperliquid=v.hyperliquid,
+        asgard=v.asgard,
+        wallets=wallets,
+        sessions=sessions,
+        clock=deps.clock,
+    )
     cycles = CycleActivities(
         risk=settings.risk,
         market=v.market,
@@ -217,6 +229,8 @@ def venue_activities(deps: WorkerDeps, client: Client) -> list[Any]:
         entry.check_intent,
         entry.preflight_open,
         settle.settle_close,
+        reconcile.users_with_positions,
+        reconcile.reconcile_user,
         cycles.scan_intents,
         cycles.plan_monitor,
         cycles.monitor_batch,
@@ -236,6 +250,9 @@ def build_workers(
                 workflows=WORKFLOWS,
                 activities=engine_activities(deps, client),
                 graceful_shutdown_timeout=timedelta(seconds=10),
+                # A workflow cached on a worker that died waits this long before another
+                # worker takes it: it bounds how long a crash can leave a leg unhedged.
+                sticky_queue_schedule_to_start_timeout=timedelta(seconds=2),
             )
         )
     if "venues" in roles:
@@ -253,14 +270,28 @@ def build_workers(
     return workers
 
 
+async def start_reconciliation(client: Client, settings: Settings) -> None:
+    """Compare every account with the venues as this worker starts (a restarted fleet must
+    not trust a database the venues disagree with). Joins a check already running."""
+    await client.start_workflow(
+        ReconcileWorkflow.run,
+        engine_config(settings),
+        id="reconcile-startup",
+        task_queue=settings.temporal.task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+    )
+
+
 async def run(settings: Settings, roles: Sequence[str] = QUEUE_ROLES) -> None:
     client = await connect_with_retry(settings)
     deps = build_deps(settings)
     if "venues" in roles:
         deps.venues = await connect_venues(settings)
-    if "engine" in roles:
+    if "engine" in roles and settings.temporal.schedules:
         await ensure_schedules(client, settings)
     workers = build_workers(client, deps, roles)
+    if "engine" in roles:
+        await start_reconciliation(client, settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -26,7 +26,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 
 from activities.entry import criteria_of
-from activities.errors import venue_errors
+from activities.errors import venue_call
 from activities.market import COIN, MarketObserver
 from basis.clock import Clock, utc_now
 from models.domain import Chain, IntentStatus, LegSide, PositionStatus, Protocol
@@ -97,7 +97,7 @@ class CycleActivities:
     @activity.defn(name="scan_intents")
     async def scan_intents(self, cfg: EngineConfig) -> ScanReport:
         started = time.perf_counter()
-        with venue_errors():
+        async with venue_call():
             snap = await self._market.snapshot(fresh=True)
         now = self._clock()
         evaluated, woken, skipped = 0, 0, Counter[str]()
@@ -166,7 +166,7 @@ class CycleActivities:
     async def plan_monitor(self, cfg: EngineConfig) -> MonitorPlan:
         """Take the cycle's market snapshot and cut the accounts with open positions into
         slices for the batch activities."""
-        with venue_errors():
+        async with venue_call():
             snap = await self._market.snapshot(fresh=True)
         ref = f"ms-{uuid.uuid4().hex}"
         async with self._sessions() as s, s.begin():
@@ -212,7 +212,7 @@ class CycleActivities:
         positions, legs, wallets, states = await self._load(rng)
         if not positions:
             return MonitorBatchResult(evaluated=0)
-        with venue_errors():
+        async with venue_call():
             hl_states, health = await asyncio.gather(
                 self._hl_states({wallets[p.user_id] for p in positions if p.user_id in wallets}),
                 self._refresh(positions, legs, snap),

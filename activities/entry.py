@@ -21,7 +21,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
 
-from activities.errors import venue_errors
+from activities.errors import venue_call
 from activities.market import MarketObserver
 from basis.clock import Clock, utc_now
 from models.domain import GLOBAL_SCOPE, PositionStatus, user_scope
@@ -107,7 +107,7 @@ class EntryActivities:
         self, criteria: IntentCriteria, user_id: uuid.UUID, *, exclude: uuid.UUID | None = None
     ) -> tuple[Enter | Denied, MarketSnapshot]:
         now = self._clock()
-        with venue_errors():
+        async with venue_call():
             snap = await self._market.snapshot(fresh=True)
             account = await self._account(user_id, exclude)
         gates = await self._gates(user_id, now)

@@ -17,7 +17,7 @@ from solders.pubkey import Pubkey
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.errors import venue_errors
+from activities.errors import venue_call
 from activities.market import COIN, MarketObserver
 from basis.clock import Clock, utc_now
 from basis.config import Settings
@@ -114,7 +114,7 @@ class LegActivities:
     @activity.defn(name="set_leverage")
     async def set_leverage(self, user_id: uuid.UUID, leverage: int) -> None:
         """Isolated integer leverage on SOL-PERP (idempotent on the venue)."""
-        with venue_errors():
+        async with venue_call():
             client = await self._hl_client(user_id)
             await client.update_leverage(COIN, leverage, cross=False)
 
@@ -123,7 +123,7 @@ class LegActivities:
         """One IOC order: sell to open the short, or buy reduce-only to close it. An order that
         finds nothing to match inside its limit is a fill of size 0, not an error."""
         cloid = hedge_cloid(req.position_id, req.attempt, req.reduce_only)
-        with venue_errors():
+        async with venue_call():
             client = await self._hl_client(req.user_id)
             try:
                 result = await client.market_order(
@@ -143,7 +143,7 @@ class LegActivities:
     async def hedge_fill(self, q: HedgeFillQuery) -> LegFill:
         """What the order of one hedge attempt filled, found by its client order id."""
         cloid = hedge_cloid(q.position_id, q.attempt, q.reduce_only)
-        with venue_errors():
+        async with venue_call():
             client = await self._hl_client(q.user_id)
             try:
                 result = await client.lookup(cloid)
@@ -174,7 +174,7 @@ class LegActivities:
 
     @activity.defn(name="short_state")
     async def short_state(self, user_id: uuid.UUID) -> ShortState:
-        with venue_errors():
+        async with venue_call():
             signer = await self._wallets.hyperliquid_signer(user_id)
             state = await self._hl.user_state(signer.address)
         pos = state.position(COIN)
@@ -189,7 +189,7 @@ class LegActivities:
         """Move up to ``amount`` USDC of the account's free balance into the SOL position's
         isolated margin. Returns what was added. Not idempotent on the venue: an unanswered
         request fails for good (``OutcomeUnknown``) rather than risk adding twice."""
-        with venue_errors():
+        async with venue_call():
             client = await self._hl_client(user_id)
             state = await client.user_state()
             pos = state.position(COIN)
@@ -207,7 +207,7 @@ class LegActivities:
         """Repay up to ``amount`` USDC of the long's debt from the wallet, keyed by ``key`` so a
         retry resumes the same update. Returns what was repaid (0 where the protocol does not
         offer position updates or the wallet holds no USDC)."""
-        with venue_errors():
+        async with venue_call():
             manager = await self._manager(user_id)
             sub = await self._store.get(open_key(position_id))
             if sub is None or not sub.result:
@@ -234,7 +234,7 @@ class LegActivities:
 
     @activity.defn(name="open_long")
     async def open_long(self, req: OpenLongRequest) -> LegFill:
-        with venue_errors():
+        async with venue_call():
             manager = await self._manager(req.user_id)
             opened = await manager.open_position(
                 open_key(req.position_id),
@@ -269,7 +269,7 @@ class LegActivities:
     async def close_long(self, req: CloseLongRequest) -> LongClose:
         """Close the long opened under this position's key. Nothing opened: a no-op. An open
         still in flight: retried until it lands (then closed) or provably expires."""
-        with venue_errors():
+        async with venue_call():
             manager = await self._manager(req.user_id)
             found = await self._opened(manager, req)
             if found is None:

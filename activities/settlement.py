@@ -18,7 +18,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
 
-from activities.errors import venue_errors
+from activities.errors import venue_call
 from activities.market import COIN, MarketObserver
 from basis.clock import Clock, utc_now
 from models.domain import LegSide, OrderSide, Venue
@@ -69,7 +69,7 @@ class SettlementActivities:
         bought = [f for f in short_fills if f.side == OrderSide.BUY]
         short_size = sum((f.size for f in sold), Decimal(0))
         opened = position.opened_at or position.created_at
-        with venue_errors():
+        async with venue_call():
             funding = await self._funding(user_id, position_id, short_size, opened)
             snap = await self._market.snapshot()
         short = RealisedShort(

@@ -14,6 +14,11 @@ are decimals, funding is Hyperliquid's hourly rate, positive when shorts earn):
 - per protocol ``P`` (``marginfi``, ``kamino``, ``solend``, ``drift``) present:
   ``P_borrow_apy`` (USDC), ``P_liquidation_ltv``, ``P_lend_A`` per asset, optional
   ``P_max_leverage`` (default 4) and ``P_capacity_usd``.
+
+An optional column may be empty in some hours: the asset or the protocol is then absent from
+that hour (an LST before its history begins, a protocol in a gap of its rate history). Parquet
+files from ``basis data build`` store numbers as ``decimal128(38, 18)`` (exact) and carry
+their build report in the schema metadata (``datasets.files``).
 """
 
 from __future__ import annotations
@@ -62,6 +67,11 @@ class DataError(ValueError):
 
 
 def _dec(raw: Any, where: str) -> Decimal:
+    if isinstance(raw, Decimal) and raw.is_finite():
+        # Parquet decimals carry the column's scale (18 places): drop the trailing zeros.
+        tidy = raw.normalize()
+        exponent = tidy.as_tuple().exponent
+        return tidy.quantize(Decimal(1)) if isinstance(exponent, int) and exponent > 0 else tidy
     try:
         value = Decimal(str(raw).strip())
     except (InvalidOperation, ValueError):
@@ -282,7 +292,7 @@ def format_table(result: BacktestResult, source: str, *, trades: bool = True) ->
 
 
 def result_json(result: BacktestResult, source: dict[str, object]) -> str:
-    body = {"source": source, **result.model_dump(mode="json")}
+    body = {"source": source, **result.model_dump(mode="json", exclude={"equity_curve"})}
     return json.dumps(body, indent=2)
 
 

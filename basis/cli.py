@@ -10,14 +10,14 @@ import asyncio
 import json
 import sys
 from collections.abc import Callable, Coroutine
-from datetime import timedelta
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated, Any
 
 import click
 import typer
 
+from basis.cli_backtest import backtest
+from basis.cli_data import data_app
 from basis.config import ConfigError, Settings, load_settings
 from basis.ports import PortClaim, PortInUseError, check_ports
 from basis.runtime import hard_exit
@@ -113,12 +113,13 @@ def worker_health(
 ) -> int:
     """Exit 0 when a worker on this host is polling its task queue (container health check)."""
     import socket
-    from datetime import UTC, datetime
+    from datetime import UTC
 
     from temporalio.api.enums.v1 import TaskQueueType
     from temporalio.api.taskqueue.v1 import TaskQueue
     from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 
+    from basis.clock import utc_now
     from basis.temporal import connect
 
     settings = settings_or_fail()
@@ -133,7 +134,7 @@ def worker_health(
                 task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
             )
         )
-        now = datetime.now(UTC)
+        now = utc_now()
         for poller in resp.pollers:
             seen = poller.last_access_time.ToDatetime(tzinfo=UTC)
             if poller.identity.endswith(f"@{host}") and (now - seen).total_seconds() <= max_age:
@@ -521,116 +522,10 @@ def emulator_all(
     )
 
 
-# ---- backtest -------------------------------------------------------------------------------
+# ---- backtest and data ---------------------------------------------------------------------
 
-
-def _decimal_option(raw: str, name: str) -> Decimal:
-    try:
-        value = Decimal(raw)
-    except InvalidOperation:
-        raise CommandFailed(f"{name}: {raw!r} is not a number") from None
-    if not value.is_finite():
-        raise CommandFailed(f"{name}: {raw!r} is not a number")
-    return value
-
-
-@app.command()
-def backtest(
-    scenario: Annotated[
-        str | None, typer.Option(help="Simulated scenario: calm, funding-flip, crash, ...")
-    ] = None,
-    data: Annotated[
-        Path | None, typer.Option(help="Hourly market rows, CSV or Parquet (see docs).")
-    ] = None,
-    asset: Annotated[str, typer.Option(help="Long collateral: SOL, jitoSOL, jupSOL, INF.")] = "SOL",
-    leverage: Annotated[str, typer.Option(help="Leverage of both legs.")] = "3",
-    capital: Annotated[str, typer.Option(help="Capital in USD.")] = "10000",
-    days: Annotated[
-        int | None, typer.Option(help="Days to trade (default: the scenario's own).")
-    ] = None,
-    seed: Annotated[int, typer.Option(help="Scenario seed.")] = 7,
-    start: Annotated[
-        str | None, typer.Option(help="Trading start, ISO 8601 UTC on the hour.")
-    ] = None,
-    json_out: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
-    list_scenarios: Annotated[
-        bool, typer.Option("--list-scenarios", help="List the scenarios and exit.")
-    ] = False,
-) -> int:
-    """Replay the strategy over a scenario or a data file; print the PnL split."""
-    from basis.backtest import (
-        DataError,
-        format_table,
-        load_rows,
-        parse_start,
-        result_json,
-        scenario_rows,
-    )
-    from models.domain import Asset
-    from strategy.backtest import BacktestConfig, run_backtest
-    from venues.market import DEFAULT_START, SCENARIOS
-
-    if list_scenarios:
-        for spec in SCENARIOS.values():
-            typer.echo(f"{spec.name:<14} {spec.default_days:>3} d  {spec.description}")
-        return 0
-    if (scenario is None) == (data is None):
-        raise CommandFailed("choose one of --scenario NAME or --data FILE")
-    try:
-        chosen = Asset(asset)
-    except ValueError:
-        raise CommandFailed(
-            f"--asset: {asset!r} is not one of {', '.join(a.value for a in Asset)}"
-        ) from None
-    risk = settings_or_fail().risk
-    lev = _decimal_option(leverage, "--leverage")
-    if not risk.leverage.min <= lev <= risk.leverage.max:
-        raise CommandFailed(f"--leverage: {lev} outside [{risk.leverage.min}, {risk.leverage.max}]")
-    cap = _decimal_option(capital, "--capital")
-    if cap <= 0:
-        raise CommandFailed("--capital must be positive")
-    try:
-        if scenario is not None:
-            if scenario not in SCENARIOS:
-                raise CommandFailed(f"--scenario: unknown {scenario!r}; try --list-scenarios")
-            begin = parse_start(start, DEFAULT_START)
-            _, rows = scenario_rows(
-                scenario,
-                seed=seed,
-                start=begin,
-                days=days,
-                warmup_hours=risk.funding.lookback_hours,
-            )
-            source: dict[str, object] = {"scenario": scenario, "seed": seed}
-            label = f"scenario {scenario} (seed {seed})"
-        else:
-            assert data is not None  # one of the two, checked above
-            rows = load_rows(data)
-            begin = parse_start(start, rows[0].time)
-            if days is not None:
-                stop = begin + timedelta(days=days)
-                rows = [r for r in rows if r.time < stop]
-            source = {"data": str(data)}
-            label = f"data {data.name}"
-    except (DataError, ValueError) as exc:
-        raise CommandFailed(str(exc)) from exc
-    config = BacktestConfig(asset=chosen, leverage=lev, capital_usd=cap, start=begin)
-    show_bar = not json_out and len(rows) > 2000 and sys.stderr.isatty()
-    try:
-        if show_bar:
-            with click.progressbar(length=len(rows), label="backtest", file=sys.stderr) as bar:
-                result = run_backtest(
-                    rows, config, risk, progress=lambda done, _n: bar.update(done - bar.pos)
-                )
-        else:
-            result = run_backtest(rows, config, risk)
-    except ValueError as exc:
-        raise CommandFailed(str(exc)) from exc
-    if json_out:
-        typer.echo(result_json(result, source))
-    else:
-        typer.echo(format_table(result, label))
-    return 0
+app.command()(backtest)
+app.add_typer(data_app, name="data")
 
 
 # ---- entry point ----------------------------------------------------------------------------

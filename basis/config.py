@@ -56,6 +56,9 @@ class TemporalSettings(BaseModel):
     venue_task_queue: str = Field(default="basis-venues", min_length=1)
     """Activities that call a venue; a separate queue lets venue concurrency be capped alone."""
     ui_port: int = Field(default=8233, ge=1, le=65535)
+    schedules: bool = True
+    """Create the cycle schedules (intent scan, monitor) at worker start. Off for workers
+    that must not own them (test harnesses driving cycles by hand)."""
     api_key: SecretStr | None = None
     tls: bool = False
 

@@ -405,3 +405,31 @@ class MonitorReport(Message):
     rebalances: int
     errors: int
     duration_ms: float
+
+
+# ---- reconciliation ----------------------------------------------------------------------------
+
+
+class ReconcileRequest(Message):
+    user_id: UUID
+    exclude_position: UUID | None = None
+    """The position whose own open or close is asking: its legs are in flight, not lost."""
+    context: str = "check"
+
+
+class Mismatch(Message):
+    """One disagreement between the venues and the database."""
+
+    position_id: UUID | None
+    """The position it concerns; None for an account-level difference."""
+    venue: str
+    detail: str
+
+
+class ReconcileReport(Message):
+    user_id: UUID
+    consistent: bool
+    mismatches: list[Mismatch] = []
+    halted: list[UUID] = []
+    skipped: str | None = None
+    """Why a check was not made (e.g. another open or close of the user is in flight)."""

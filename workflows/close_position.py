@@ -26,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
         StepProgress,
     )
     from workflows import calls, legs, policies
+    from workflows.reconcile import reconcile_account
 
 
 @workflow.defn(name="ClosePositionWorkflow")
@@ -87,6 +88,14 @@ class ClosePositionWorkflow:
                 reason=f"position is {start.status.value}",
             )
 
+        self._at("reconciling")
+        report = await reconcile_account(
+            cfg, inp.user_id, exclude=inp.position_id, context="before close"
+        )
+        mine = [m.detail for m in report.mismatches if m.position_id == inp.position_id]
+        if mine:
+            return await self._halt(inp, f"reconciliation (before close): {'; '.join(mine)}")
+
         async def record(fill: LegFill) -> None:
             await self._db(calls.RECORD_LEG_FILLS, inp.position_id, [fill])
 
@@ -108,18 +117,13 @@ class ClosePositionWorkflow:
                 closed,
                 result_type=CloseSettlement,
                 queue=cfg.venue_queue,
+                heartbeat=policies.VENUE_HEARTBEAT,
                 timeout=policies.VENUE_CALL_TIMEOUT,
                 schedule_to_close=timedelta(minutes=10),
                 retry=policies.UNWIND,
             )
         except (ActivityError, ApplicationError) as err:
-            reason = f"close failed: {legs.cause(err)}"
-            self._at("halted", reason)
-            await self._db(calls.HALT_POSITION, inp.position_id, reason)
-            workflow.upsert_search_attributes([search.HALT_REASON.value_set(reason[:250])])
-            return ClosePositionResult(
-                position_id=inp.position_id, status=PositionStatus.HALTED, reason=reason
-            )
+            return await self._halt(inp, f"close failed: {legs.cause(err)}")
         await self._db(calls.RECORD_POSITION_CLOSED, inp.position_id, settlement, inp.reason)
         self._at("closed", f"realised {settlement.pnl.total} USD")
         return ClosePositionResult(
@@ -127,6 +131,14 @@ class ClosePositionWorkflow:
             status=PositionStatus.CLOSED,
             reason=inp.reason,
             pnl=settlement.pnl,
+        )
+
+    async def _halt(self, inp: ClosePositionInput, reason: str) -> ClosePositionResult:
+        self._at("halted", reason)
+        await self._db(calls.HALT_POSITION, inp.position_id, reason)
+        workflow.upsert_search_attributes([search.HALT_REASON.value_set(reason[:250])])
+        return ClosePositionResult(
+            position_id=inp.position_id, status=PositionStatus.HALTED, reason=reason
         )
 
     async def _db(self, name: str, *args: object) -> None:

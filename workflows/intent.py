@@ -152,6 +152,7 @@ class IntentWorkflow:
                 inp,
                 result_type=IntentCheck,
                 queue=cfg.venue_queue,
+                heartbeat=policies.VENUE_HEARTBEAT,
                 timeout=policies.VENUE_CALL_TIMEOUT,
                 schedule_to_close=timedelta(minutes=2),
                 retry=policies.VENUE,

@@ -34,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
     from strategy.fills import delta_drift
     from strategy.lots import round_nearest
     from workflows import calls, legs, policies
+    from workflows.reconcile import reconcile_account
 
 T = TypeVar("T")
 
@@ -93,6 +94,15 @@ class OpenPositionWorkflow:
         )
         self._at("recording")
         await self._db(calls.CREATE_POSITION, inp)
+
+        self._at("reconciling")
+        report = await reconcile_account(
+            cfg, inp.user_id, exclude=inp.position_id, context="before open"
+        )
+        if not report.consistent:
+            # Never trade on an account the database does not describe.
+            details = "; ".join(m.detail for m in report.mismatches)
+            return await self._fail(inp, f"reconciliation: {details}", long=None)
 
         self._at("preflight")
         pre = await self._venue(calls.PREFLIGHT_OPEN, inp, result_type=Preflight)
@@ -281,6 +291,7 @@ class OpenPositionWorkflow:
             *args,
             result_type=result_type,
             queue=self._cfg.venue_queue,
+            heartbeat=policies.VENUE_HEARTBEAT,
             timeout=policies.VENUE_CALL_TIMEOUT,
             schedule_to_close=timedelta(minutes=2),
             retry=policies.VENUE,

@@ -27,7 +27,8 @@ DB = RetryPolicy(
     backoff_coefficient=2.0,
     maximum_interval=timedelta(seconds=10),
 )
-DB_TIMEOUT = timedelta(seconds=30)
+# Database writes take milliseconds; a write lost with its worker is retried after this.
+DB_TIMEOUT = timedelta(seconds=10)
 
 # Venue calls: quick, bounded retries; the schedule-to-close of each call bounds the total.
 VENUE = RetryPolicy(
@@ -36,12 +37,16 @@ VENUE = RetryPolicy(
     maximum_interval=timedelta(seconds=3),
     non_retryable_error_types=NON_RETRYABLE,
 )
-VENUE_CALL_TIMEOUT = timedelta(seconds=20)
+# A placement that got no answer waits out the order's expiry (8 s) before trusting a "not
+# found": the call needs room for that plus two HTTP timeouts.
+VENUE_CALL_TIMEOUT = timedelta(seconds=30)
+# Venue activities heartbeat every second while they wait: a dead worker is noticed in 5 s.
+VENUE_HEARTBEAT = timedelta(seconds=5)
 
 # The long leg: a Solana submission that may wait for a blockhash to expire before it can be
 # rebuilt, so it runs longer and heartbeats.
 LONG_LEG_TIMEOUT = timedelta(minutes=5)
-LONG_LEG_HEARTBEAT = timedelta(seconds=20)
+LONG_LEG_HEARTBEAT = timedelta(seconds=5)
 
 # Unwinding an exposed leg: keep trying, it is the one thing that must happen.
 UNWIND = RetryPolicy(

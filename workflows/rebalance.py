@@ -108,6 +108,7 @@ class RebalanceWorkflow:
                 amount,
                 result_type=Decimal,
                 queue=cfg.venue_queue,
+                heartbeat=policies.VENUE_HEARTBEAT,
                 timeout=policies.VENUE_CALL_TIMEOUT,
                 retry=policies.VENUE,
             )

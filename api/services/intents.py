@@ -17,6 +17,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import ApiError
 from api.schemas import IntentCreate, IntentPublic
+from basis.clock import utc_now
 from basis.config import Settings
 from basis.engine import engine_config
 from models.domain import IntentStatus
@@ -210,7 +211,7 @@ async def cancel(
         if not (await _reloaded_status(session, row)).is_terminal:
             row.status = IntentStatus.CANCELLED
             row.failure_reason = f"cancelled by {by}"
-            row.updated_at = datetime.now(row.updated_at.tzinfo)
+            row.updated_at = utc_now()
             session.add(row)
             await session.commit()
         return row

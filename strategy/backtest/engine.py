@@ -29,7 +29,13 @@ from strategy.backtest.book import Book, CostRates, OpenPosition
 from strategy.backtest.ledger import PnlSplit
 from strategy.backtest.result import BacktestConfig, BacktestResult, Trade
 from strategy.backtest.rows import HOUR, MarketRow, Tick, validate_rows
-from strategy.breakers import BreakerState, EntryGates, breaker_status, record_result
+from strategy.breakers import (
+    BreakerState,
+    BreakerStatus,
+    EntryGates,
+    breaker_status,
+    record_result,
+)
 from strategy.decisions import Denied, Exit, ExitReason, Rebalance, Urgency
 from strategy.entry import AccountState, IntentCriteria, evaluate_entry
 from strategy.funding import FundingStats, FundingWindow
@@ -39,6 +45,10 @@ from strategy.monitor import PositionObservation, evaluate_position
 from strategy.units import HOURS_PER_YEAR_D, ONE, TWO, ZERO
 
 Progress = Callable[[int, int], None]
+_QUIET = BreakerState()
+_QUIET_GATES = EntryGates(
+    breaker=BreakerStatus(tripped=False, failures_in_window=0, loss_in_window_usd=Decimal(0))
+)
 _RATIO_Q = Decimal("0.000001")
 
 
@@ -111,7 +121,8 @@ class _Run:
         self.lots = lots
         self.start = start
         self.book = Book(config.capital_usd, CostRates.of(params), lots)
-        self.breaker = BreakerState()
+        self.breaker = _QUIET
+        self._entry_inputs: tuple[Decimal, IntentCriteria, AccountState] | None = None
         self.trades: list[Trade] = []
         self.denials: Counter[str] = Counter()
         self.liquidations = 0
@@ -251,6 +262,15 @@ class _Run:
                 return True
         return False
 
+    def _gates(self, close: datetime) -> EntryGates:
+        if self.breaker == _QUIET:
+            return _QUIET_GATES
+        status = breaker_status(self.breaker, close, self.params)
+        if not status.failures_in_window and not status.loss_in_window_usd:
+            # Every recorded event has aged out of its window, and time only moves on.
+            self.breaker = _QUIET
+        return trusted(EntryGates, paused=False, emergency_stop=False, breaker=status)
+
     @staticmethod
     def _not_near(p: OpenPosition) -> None:
         st = p.state
@@ -290,32 +310,31 @@ class _Run:
         if book.cash <= 0:
             self.denials["no_capital"] += 1
             return
-        intent = trusted(
-            IntentCriteria,
-            asset=cfg.asset,
-            leverage=cfg.leverage,
-            capital_usd=book.cash,
-            min_net_apy=cfg.min_net_apy,
-            min_funding_rate=cfg.min_funding_rate,
-            max_funding_volatility=cfg.max_funding_volatility,
-            max_entry_price=cfg.max_entry_price,
-            expires_at=None,
-            protocol=cfg.protocol,
-            execute_immediately=False,
-        )
-        half = book.cash / TWO
-        account = trusted(
-            AccountState,
-            asgard_available_usd=half,
-            hyperliquid_available_usd=half,
-            open_exposure_usd=ZERO,
-        )
-        gates = trusted(
-            EntryGates,
-            paused=False,
-            emergency_stop=False,
-            breaker=breaker_status(self.breaker, close, self.params),
-        )
+        if self._entry_inputs is None or self._entry_inputs[0] != book.cash:
+            # Rebuilt only when the idle cash changed (after a trade), not every flat hour.
+            half = book.cash / TWO
+            intent = trusted(
+                IntentCriteria,
+                asset=cfg.asset,
+                leverage=cfg.leverage,
+                capital_usd=book.cash,
+                min_net_apy=cfg.min_net_apy,
+                min_funding_rate=cfg.min_funding_rate,
+                max_funding_volatility=cfg.max_funding_volatility,
+                max_entry_price=cfg.max_entry_price,
+                expires_at=None,
+                protocol=cfg.protocol,
+                execute_immediately=False,
+            )
+            account = trusted(
+                AccountState,
+                asgard_available_usd=half,
+                hyperliquid_available_usd=half,
+                open_exposure_usd=ZERO,
+            )
+            self._entry_inputs = (book.cash, intent, account)
+        _, intent, account = self._entry_inputs
+        gates = self._gates(close)
         d = evaluate_entry(intent, snap, account, self.params, close, gates=gates, lots=self.lots)
         if isinstance(d, Denied):
             self.denials[d.reason.value] += 1
@@ -369,7 +388,7 @@ class _Run:
 def run_backtests(
     rows: Sequence[MarketRow],
     configs: Sequence[BacktestConfig],
-    params: RiskParams,
+    params: RiskParams | Sequence[RiskParams],
     *,
     lots: LotRules = DEFAULT_LOTS,
     progress: Progress | None = None,
@@ -378,19 +397,30 @@ def run_backtests(
     """Replay ``rows`` (consecutive UTC hours) through the strategy's rules, once per config.
 
     The runs share one pass: the funding statistics and the market snapshot of each hour are
-    computed once and evaluated by every run, as a monitor cycle does for its positions."""
+    computed once and evaluated by every run, as a monitor cycle does for its positions.
+    ``params`` is one set for every run, or one per config (a sensitivity sweep); the runs
+    must then agree on the funding lookback, which the shared statistics use."""
     validate_rows(rows)
+    per_run = [params] * len(configs) if isinstance(params, RiskParams) else list(params)
+    if len(per_run) != len(configs):
+        raise ValueError(f"{len(per_run)} parameter sets for {len(configs)} configs")
+    lookbacks = {p.funding.lookback_hours for p in per_run}
+    if len(lookbacks) > 1:
+        raise ValueError(f"runs sharing a pass need one funding lookback, not {sorted(lookbacks)}")
     runs: list[_Run] = []
-    for cfg in configs:
-        if cfg.asset.is_lst:
-            gap = next((r.time for r in rows if cfg.asset not in r.assets), None)
-            if gap is not None:
-                raise ValueError(f"row {gap.isoformat()} has no {cfg.asset.value} quote")
+    for cfg, run_params in zip(configs, per_run, strict=True):
         start = cfg.start or rows[0].time
         if start >= rows[-1].close_time:
             raise ValueError(f"no rows at or after the start {start.isoformat()}")
-        runs.append(_Run(cfg, params, lots, start))
-    window = FundingWindow(params.funding.lookback_hours)
+        if cfg.asset.is_lst:
+            # Rows before the start only feed the funding lookback: they need no quote.
+            gap = next(
+                (r.time for r in rows if r.time >= start and cfg.asset not in r.assets), None
+            )
+            if gap is not None:
+                raise ValueError(f"row {gap.isoformat()} has no {cfg.asset.value} quote")
+        runs.append(_Run(cfg, run_params, lots, start))
+    window = FundingWindow(per_run[0].funding.lookback_hours if per_run else 0)
     first_start = min(r.start for r in runs)
     last: MarketSnapshot | None = None
     n = len(rows)

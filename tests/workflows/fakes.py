@@ -32,6 +32,8 @@ from models.messages import (
     PnlSplit,
     Preflight,
     RebalanceResult,
+    ReconcileReport,
+    ReconcileRequest,
     ShortState,
 )
 from workflows import calls
@@ -58,6 +60,7 @@ class FakeWorld:
     lost_fills: dict[int, LegFill] = field(default_factory=dict)
     gate_reason: str | None = None
     free_margin: Decimal = Decimal(0)
+    reconcile_report: ReconcileReport | None = None
     criteria_met: bool = True
     intent_statuses: list[str] = field(default_factory=list)
     pnl_parts: dict[str, str] = field(
@@ -161,6 +164,11 @@ class FakeWorld:
                 return IntentCheck(met=True, reason="criteria_met", net_apy=Decimal("0.15"))
             return IntentCheck(met=False, reason="net_apy_below_minimum")
 
+        @activity.defn(name=calls.RECONCILE_USER)
+        async def reconcile_user(req: ReconcileRequest) -> ReconcileReport:
+            w.calls.append("reconcile")
+            return w.reconcile_report or ReconcileReport(user_id=req.user_id, consistent=True)
+
         @activity.defn(name=calls.SETTLE_CLOSE)
         async def settle(pid: uuid.UUID, user_id: uuid.UUID, closed: LongClose) -> CloseSettlement:
             w.calls.append("settle")
@@ -195,6 +203,7 @@ class FakeWorld:
             hedge_fill,
             short_state,
             settle,
+            reconcile_user,
             check_intent,
             add_short_margin,
             add_long_collateral,

@@ -110,3 +110,22 @@ async def test_a_short_the_venue_no_longer_holds_halts_instead_of_being_called_f
     # Nothing was bought back and the long was left alone for the operator.
     assert w.short_size == Decimal("-100")
     assert w.long_open
+
+
+async def test_a_close_of_a_position_the_venues_disagree_about_halts_it(
+    world: tuple[FakeWorld, Client, str],
+) -> None:
+    from models.messages import Mismatch, ReconcileReport
+
+    w, client, q = world
+    pid = uuid.uuid4()
+    w.reconcile_report = ReconcileReport(
+        user_id=uuid.uuid4(),
+        consistent=False,
+        mismatches=[Mismatch(position_id=pid, venue="asgard", detail="long gone")],
+    )
+    result = await _close(client, q, pid)
+    assert result.status is PositionStatus.HALTED
+    assert result.reason == "reconciliation (before close): long gone"
+    assert "reduce" not in w.calls
+    assert w.long_open

@@ -55,7 +55,7 @@ async def test_open_hedges_the_long_that_actually_filled_and_records_the_positio
     w, client, q = world
     result, _ = await _open(client, q)
     assert result.status is PositionStatus.OPEN
-    assert w.calls == ["preflight", "set_leverage", "open_long", "hedge"]
+    assert w.calls == ["reconcile", "preflight", "set_leverage", "open_long", "hedge"]
     assert result.long is not None and result.short is not None
     assert result.short.size == Decimal("150.00")  # 5000 USD x 3 / 100 USD
     assert w.short_size == Decimal("-150.00")
@@ -120,7 +120,7 @@ async def test_a_denied_preflight_touches_no_venue(world: tuple[FakeWorld, Clien
     result, _ = await _open(client, q)
     assert result.status is PositionStatus.FAILED
     assert result.reason == "preflight: funding_below_threshold"
-    assert w.calls == ["preflight"]
+    assert w.calls == ["reconcile", "preflight"]
 
 
 async def test_a_failed_long_open_still_makes_sure_nothing_was_left_open(
@@ -189,3 +189,20 @@ async def test_a_hedge_whose_response_was_lost_is_found_by_its_client_order_id(
     assert set(w.hedge_attempts) == {1}
     assert "hedge_fill" in w.calls
     assert w.short_size == Decimal("-150.00")
+
+
+async def test_an_account_the_venues_disagree_about_opens_nothing(
+    world: tuple[FakeWorld, Client, str],
+) -> None:
+    from models.messages import Mismatch, ReconcileReport
+
+    w, client, q = world
+    w.reconcile_report = ReconcileReport(
+        user_id=uuid.uuid4(),
+        consistent=False,
+        mismatches=[Mismatch(position_id=None, venue="hyperliquid", detail="holds 5 SOL short")],
+    )
+    result, _ = await _open(client, q)
+    assert result.status is PositionStatus.FAILED
+    assert result.reason == "reconciliation: holds 5 SOL short"
+    assert w.calls == ["reconcile"]

@@ -22,6 +22,7 @@ from venues.asgard.models import (
     PositionHealth,
     PositionState,
     ProtocolRates,
+    RateBucket,
 )
 from venues.asgard.results import ClosedLong, OpenedLong, UpdatedLong
 from venues.asgard.routing import RouteChoice, choose_route, long_leg_carry
@@ -48,6 +49,7 @@ __all__ = [
     "PositionNotFound",
     "PositionState",
     "ProtocolRates",
+    "RateBucket",
     "RouteChoice",
     "UnsupportedOperation",
     "UpdateAction",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Literal
@@ -35,6 +36,7 @@ from venues.asgard.models import (
     PositionHealth,
     PositionState,
     ProtocolRates,
+    RateBucket,
     dec,
     native_amount,
     need,
@@ -54,6 +56,10 @@ class UpdateAction(StrEnum):
 
 
 UPDATE_PROTOCOLS = frozenset({Protocol.KAMINO, Protocol.DRIFT})
+RATE_HISTORY_PATH = "rates/history"
+RATE_HISTORY_PAGE = 500
+"""A page this long may have been cut short: ask for the older buckets."""
+_HUNDRED = Decimal(100)
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +150,44 @@ class AsgardClient:
                 exchange_rate_sol=opt_dec(token_a.get("exchangeRateSol"), "exchangeRateSol"),
             )
         return out
+
+    async def rate_history(
+        self,
+        protocol: Protocol,
+        token: str,
+        start: datetime,
+        end: datetime,
+        *,
+        path: str = RATE_HISTORY_PATH,
+    ) -> list[RateBucket]:
+        """Hourly rate buckets of ``token`` on ``protocol`` whose hour starts in
+        ``[start, end)``, oldest first, across as many pages as needed (the answer is newest
+        first and capped; each next page ends where the previous one's oldest bucket began).
+
+        *Unconfirmed endpoint*: the public API documents current rates (``markets``) only; the
+        shape is that of Asgard's rate-history exports (rates in percent). A venue without it
+        answers 404: ``AsgardLogicalError`` with ``status == 404``."""
+        out: dict[datetime, RateBucket] = {}
+        hi = _ms(end)
+        while True:
+            params = {
+                "protocol": protocol.label,
+                "token": token,
+                "startTime": str(_ms(start)),
+                "endTime": str(hi),
+            }
+            page = await self._request("GET", path, params=params)
+            if not isinstance(page, list):
+                raise AsgardProtocolError(f"Asgard {path}: expected a list of buckets")
+            buckets = [_bucket(protocol, token, rec) for rec in page]
+            fresh = [b for b in buckets if b.hour not in out]
+            out.update((b.hour, b) for b in fresh)
+            if len(buckets) < RATE_HISTORY_PAGE or not fresh:
+                break
+            hi = _ms(min(b.hour for b in buckets))
+            if hi <= _ms(start):
+                break
+        return [out[t] for t in sorted(out)]
 
     # ---- open ----------------------------------------------------------------------------
 
@@ -294,6 +338,29 @@ def _parse_source(asset: Asset, src: Mapping[str, Any]) -> ProtocolRates:
         token_a_bank=str(need(src, "tokenABank")),
         token_b_bank=str(need(src, "tokenBBank")),
         liquidation_ltv=opt_dec(src.get("liquidationLtv"), "liquidationLtv"),
+    )
+
+
+def _ms(t: datetime) -> int:
+    return int(t.timestamp() * 1000)
+
+
+def _bucket(protocol: Protocol, token: str, rec: Any) -> RateBucket:
+    if not isinstance(rec, Mapping):
+        raise AsgardProtocolError("a rate bucket is not an object")
+    raw_hour = str(need(rec, "hourBucket"))
+    try:
+        hour = datetime.fromisoformat(raw_hour.replace("Z", "+00:00")).astimezone(UTC)
+    except ValueError:
+        raise AsgardProtocolError(f"hourBucket {raw_hour!r} is not a time") from None
+    borrow = rec.get("avgBorrowingRate")
+    return RateBucket(
+        protocol=protocol,
+        token=token,
+        hour=hour,
+        lend_apy=dec(need(rec, "avgLendingRate"), "avgLendingRate") / _HUNDRED,
+        borrow_apy=None if borrow is None else dec(borrow, "avgBorrowingRate") / _HUNDRED,
+        samples=int(rec.get("sampleCount") or 0),
     )
 
 

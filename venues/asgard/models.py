@@ -52,6 +52,19 @@ class ProtocolRates:
 
 
 @dataclass(frozen=True, slots=True)
+class RateBucket:
+    """One hour of a protocol's rates for one token, from the rate history (decimals)."""
+
+    protocol: Protocol
+    token: str
+    hour: datetime
+    """Start of the hour the bucket averages; it is known at ``hour + 1h``."""
+    lend_apy: Decimal
+    borrow_apy: Decimal | None
+    samples: int
+
+
+@dataclass(frozen=True, slots=True)
 class AssetMarket:
     asset: Asset
     token: Token

@@ -11,6 +11,8 @@ Kinds (what each emulator does with them is documented beside its injection poin
 - ``http_error``: answer ``status`` (5xx or 429) without acting.
 - ``timeout``: hold the request ``delay_s`` (longer than the client waits), without acting.
 - ``lost_response``: act, then drop the connection, so the client cannot know it worked.
+- ``slow_response``: act, then hold the answer ``delay_s`` before sending it (a crash of the
+  caller in that window is a crash after the venue acted, before the caller heard).
 - ``partial_fill``: fill only ``fraction`` of an order (Hyperliquid).
 - ``drop_tx`` / ``tx_error`` / ``slow_confirm`` / ``expire_blockhash`` /
   ``submit_timeout_after_landing``: Solana transaction faults (Asgard emulator).
@@ -32,6 +34,7 @@ FaultKind = Literal[
     "http_error",
     "timeout",
     "lost_response",
+    "slow_response",
     "partial_fill",
     "drop_tx",
     "tx_error",

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
@@ -125,16 +126,16 @@ def prepare_user_signed(action: Mapping[str, Any], *, is_mainnet: bool) -> dict[
     return out
 
 
-class TypedDataSigner:
+class TypedDataSigner(ABC):
     """Base for signers whose primitive is "sign EIP-712 typed data" (eth-account, or a
     custodial wallet API): builds the Hyperliquid payloads and delegates the signature."""
 
     @property
-    def address(self) -> str:
-        raise NotImplementedError
+    @abstractmethod
+    def address(self) -> str: ...
 
-    async def sign_typed_data(self, typed_data: TypedData) -> Signature:
-        raise NotImplementedError
+    @abstractmethod
+    async def sign_typed_data(self, typed_data: TypedData) -> Signature: ...
 
     async def sign_l1_action(
         self,

@@ -26,6 +26,7 @@ from venues.hyperliquid.types import (
     Agent,
     AssetContext,
     AssetInfo,
+    Candle,
     Fill,
     FundingPayment,
     FundingRate,
@@ -40,6 +41,8 @@ from venues.hyperliquid.types import (
 )
 
 T = TypeVar("T")
+CANDLE_PAGE = 500
+"""A candle answer this long may have been capped: ask again from its newest candle."""
 
 # We trade perps only: an empty spot universe keeps the SDK's constructor off the network.
 _EMPTY_SPOT_META: dict[str, list[Any]] = {"universe": [], "tokens": []}
@@ -168,6 +171,23 @@ class HyperliquidVenue:
 
         return await read_all(page, start, end, time_of=_time, key=_time)
 
+    async def candle_snapshot(
+        self, coin: str, interval: str, start: datetime, end: datetime
+    ) -> list[Candle]:
+        """Candles opened from ``start`` to ``end``, oldest first, across as many requests as
+        the answer's cap needs. The venue keeps only the most recent 5,000 candles of each
+        interval, and includes the candle still in progress (its close is the latest price):
+        a caller wanting finished candles keeps those with ``close_time < now``."""
+        self.asset(coin)
+
+        async def page(start_ms: int, end_ms: int | None) -> list[Candle]:
+            raw = await call(self._info.candles_snapshot, coin, interval, start_ms, end_ms)
+            return parse.parse_candles(raw)
+
+        return await read_all(
+            page, start, end, time_of=_open_time, key=_open_time, threshold=CANDLE_PAGE
+        )
+
     # ---- account reads (no signature; by address) --------------------------------------------
 
     async def user_state(self, address: str) -> UserState:
@@ -238,6 +258,10 @@ class HyperliquidVenue:
 
 def _time(row: FundingRate | Fill | FundingPayment) -> datetime:
     return row.time
+
+
+def _open_time(c: Candle) -> datetime:
+    return c.open_time
 
 
 def _fill_key(f: Fill) -> Hashable:

@@ -13,6 +13,7 @@ from venues.emulators.asgard.api_read import read_routes
 from venues.emulators.asgard.api_trade import trade_routes
 from venues.emulators.asgard.config import EmulatorConfig
 from venues.emulators.asgard.core import AsgardEmulator
+from venues.emulators.asgard.history import history_routes
 from venues.emulators.asgard.rpc import rpc_endpoint
 from venues.emulators.faults import FaultInjector
 from venues.market import MarketSource, SimClock
@@ -37,7 +38,10 @@ def create_app(
     )
     app = Starlette(
         routes=[
-            Mount(ASGARD_PREFIX, routes=[*read_routes(emu), *trade_routes(emu)]),
+            Mount(
+                ASGARD_PREFIX,
+                routes=[*read_routes(emu), *history_routes(emu), *trade_routes(emu)],
+            ),
             Route(RPC_PATH, rpc_endpoint(emu), methods=["POST"]),
             *admin_routes(emu),
         ]

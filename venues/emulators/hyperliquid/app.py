@@ -6,6 +6,7 @@ Fault points are ``info:<type>`` and ``exchange:<action type>``; kinds:
 - ``http_error``: answer ``status`` (429, 5xx) without acting;
 - ``timeout``: hold the request ``delay_s`` without acting, then answer 504;
 - ``lost_response``: act, then drop the connection mid-response;
+- ``slow_response``: act, then answer ``delay_s`` later.
 - ``partial_fill`` (orders): fill only ``params.fraction`` of each order.
 - ``logical_error`` (orders): refuse every order with ``params.message`` (default: the
   venue's insufficient-margin message), acting on nothing.
@@ -40,7 +41,7 @@ from venues.emulators.hyperliquid.trading import Malformed
 from venues.market import MarketSource, SimClock
 
 _UNDESERIALISABLE = "Failed to deserialize the JSON body into the target type"
-_SERVING_FAULTS = {"latency", "http_error", "timeout", "lost_response"}
+_SERVING_FAULTS = {"latency", "http_error", "timeout", "lost_response", "slow_response"}
 _RULES = TypeAdapter(list[FaultRule])
 log = logging.getLogger(__name__)
 
@@ -99,6 +100,8 @@ def create_app(
             return PlainTextResponse(_UNDESERIALISABLE, status_code=422)
         if rule is not None and rule.kind == "lost_response":
             return _DroppedResponse()
+        if rule is not None and rule.kind == "slow_response":
+            await asyncio.sleep(rule.delay_s)
         return JSONResponse(body)
 
     async def info(request: Request) -> Response:

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from venues.emulators.hyperliquid import account_views as av
+from venues.emulators.hyperliquid.candles import candle_snapshot
 from venues.emulators.hyperliquid.engine import HOUR_MS, HyperliquidEmulator
 from venues.emulators.hyperliquid.numbers import from_ms, ms, wire
 from venues.emulators.hyperliquid.trading import Malformed
@@ -159,6 +160,7 @@ _HANDLERS: dict[str, Handler] = {
     "l2Book": l2_book,
     "predictedFundings": predicted_fundings,
     "fundingHistory": funding_history,
+    "candleSnapshot": candle_snapshot,
     "clearinghouseState": av.clearinghouse_state,
     "spotClearinghouseState": av.spot_clearinghouse_state,
     "openOrders": av.open_orders,
