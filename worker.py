@@ -45,8 +45,8 @@ from venues.asgard.factory import asgard_client, solana_rpc
 from venues.hyperliquid.venue import HyperliquidVenue
 from venues.solana.rpc import SolanaRpc
 from venues.solana.store import SqlSubmissionStore
-from wallets.keystore import LocalKeystore
-from wallets.provider import LocalWalletProvider, WalletProvider
+from wallets.factory import wallet_provider
+from wallets.provider import WalletProvider
 from workflows.close_position import ClosePositionWorkflow
 from workflows.control import ControlWorkflow
 from workflows.cycles import IntentScanWorkflow, MonitorCycleWorkflow
@@ -101,13 +101,15 @@ class WorkerDeps:
     async def aclose(self) -> None:
         if self.venues is not None:
             await self.venues.aclose()
+        if self.wallets is not None:
+            await self.wallets.aclose()
         await self.engine.dispose()
 
 
 def build_deps(settings: Settings) -> WorkerDeps:
     engine = create_engine(settings.database_url)
-    keystore = LocalKeystore(session_factory(engine), settings.server_secret.get_secret_value())
-    return WorkerDeps(settings=settings, engine=engine, wallets=LocalWalletProvider(keystore))
+    wallets = wallet_provider(settings, session_factory(engine))
+    return WorkerDeps(settings=settings, engine=engine, wallets=wallets)
 
 
 async def connect_venues(

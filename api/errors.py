@@ -10,12 +10,49 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from basis.logging import correlation_id
 from models.errors import ErrorSpec, spec
 
 log = logging.getLogger("basis.api")
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    category: str
+    http_status: int
+    details: dict[str, Any] | None = None
+
+
+class ErrorEnvelope(BaseModel):
+    """Every failure the API returns."""
+
+    error: ErrorBody
+    request_id: str | None
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the envelope under these statuses."""
+    return {
+        s: {"model": ErrorEnvelope, "description": _DESCRIPTIONS.get(s, "Error")} for s in statuses
+    }
+
+
+_DESCRIPTIONS = {
+    400: "Malformed request",
+    401: "Not signed in, or the credential is invalid",
+    403: "Not allowed (role, CSRF token, disabled account)",
+    404: "Not found (including other users' objects)",
+    409: "Conflicts with the current state",
+    413: "Request body too large",
+    422: "Invalid input; the message names the field",
+    429: "Rate limited; see Retry-After",
+    502: "A venue or the wallet provider refused",
+    503: "A dependency (Temporal, a venue) is unavailable",
+}
 
 
 class ApiError(Exception):

@@ -1,16 +1,19 @@
 """Pure ASGI middleware (no BaseHTTPMiddleware, so streaming responses such as server-sent
-events pass through untouched): request id + access log, body size limit, security headers."""
+events pass through untouched): request id + access log, security headers, the per-IP rate
+limit and the body size limit."""
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 import time
 import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.security.ratelimit import RateLimiter
 from basis.logging import correlation_id
 from models.errors import spec
 
@@ -49,9 +52,12 @@ class RequestContextMiddleware:
         status = 500
         path: str = scope["path"]
 
+        started_response = False
+
         async def send_wrapper(message: Message) -> None:
-            nonlocal status
+            nonlocal status, started_response
             if message["type"] == "http.response.start":
+                started_response = True
                 status = message["status"]
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", request_id.encode()))
@@ -63,6 +69,13 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_wrapper)
+        except Exception:
+            # Answered here rather than by the framework's outermost handler, so that even a
+            # 500 carries the request id and the security headers. Never the internals.
+            log.exception("unhandled error")
+            if started_response:
+                raise
+            await send_error(send_wrapper, "GEN-0001", spec("GEN-0001").message)
         finally:
             log.info(
                 "request",
@@ -111,27 +124,72 @@ class BodySizeLimitMiddleware:
                 await self._refuse(send)
 
     async def _refuse(self, send: Send) -> None:
-        s = spec("GEN-0006")
-        body = json.dumps(
-            {
-                "error": {
-                    "code": s.code,
-                    "message": f"request body exceeds {self.max_bytes} bytes",
-                    "category": s.category.value,
-                    "http_status": s.http_status,
-                },
-                "request_id": correlation_id.get(),
-            }
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": s.http_status,
-                "headers": [(b"content-type", b"application/json")],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        await send_error(send, "GEN-0006", f"request body exceeds {self.max_bytes} bytes")
 
 
 class _BodyTooLarge(Exception):
     pass
+
+
+class RateLimitMiddleware:
+    """A token bucket per client IP, before any route runs (the per-user limit applies once
+    the caller is known, in ``api.auth``). Health probes are exempt: an orchestrator polls
+    them from one address."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        limiter: RateLimiter,
+        *,
+        rate: float,
+        burst: int,
+        exempt_prefix: str | None = None,
+    ) -> None:
+        self.app = app
+        self.limiter = limiter
+        self.rate = rate
+        self.burst = burst
+        self.exempt_prefix = exempt_prefix
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or (
+            self.exempt_prefix is not None and scope["path"].startswith(self.exempt_prefix)
+        ):
+            await self.app(scope, receive, send)
+            return
+        client = scope.get("client")
+        ip = client[0] if client else "unknown"
+        verdict = self.limiter.hit(f"ip:{ip}", rate=self.rate, burst=self.burst)
+        if not verdict.allowed:
+            wait = str(max(1, math.ceil(verdict.retry_after)))
+            await send_error(
+                send, "GEN-0007", "too many requests", [(b"retry-after", wait.encode())]
+            )
+            return
+        await self.app(scope, receive, send)
+
+
+async def send_error(
+    send: Send, code: str, message: str, headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    """Answer with the error envelope from below the routing layer."""
+    s = spec(code)
+    body = json.dumps(
+        {
+            "error": {
+                "code": s.code,
+                "message": message,
+                "category": s.category.value,
+                "http_status": s.http_status,
+            },
+            "request_id": correlation_id.get(),
+        }
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": s.http_status,
+            "headers": [(b"content-type", b"application/json"), *(headers or [])],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

@@ -28,7 +28,8 @@ class IntentBase(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     asset: Asset
-    leverage: Annotated[Decimal, Field(gt=1, le=20, decimal_places=2)] = Decimal(3)
+    leverage: Annotated[Decimal | None, Field(gt=1, le=20, decimal_places=2)] = None
+    """Unset: your ``default_leverage`` setting, else the global default (3)."""
     capital_usd: Annotated[Decimal, Field(gt=0, le=100_000_000, decimal_places=2)]
     min_net_apy: Annotated[Decimal | None, Field(ge=-1, le=10)] = None
     min_funding_rate: Annotated[Decimal | None, Field(ge=-1, le=1)] = None

@@ -37,6 +37,8 @@ app.add_typer(config_app, name="config")
 app.add_typer(temporal_app, name="temporal")
 app.add_typer(control_app, name="control")
 app.add_typer(emulator_app, name="emulator")
+users_app = typer.Typer(help="Accounts: the operator role and API tokens.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
 
 
 class CommandFailed(Exception):
@@ -273,6 +275,100 @@ def control_resume(
 ) -> int:
     """Allow new entries again."""
     return _control(False, reason, actor)
+
+
+# ---- users ----------------------------------------------------------------------------------
+
+
+def _users(action: Callable[[Any, Settings], Coroutine[Any, Any, int]]) -> int:
+    """Run ``action(sessions, settings)`` on the configured database."""
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    from api.errors import ApiError
+    from basis.db import create_engine, session_factory
+
+    settings = settings_or_fail()
+
+    async def go() -> int:
+        engine = create_engine(settings.database_url)
+        try:
+            return await action(session_factory(engine), settings)
+        except (OperationalError, ProgrammingError) as exc:
+            raise CommandFailed(
+                f"database not ready ({type(exc).__name__}); run `basis migrate` first"
+            ) from exc
+        except LookupError as exc:
+            raise CommandFailed(str(exc).strip("'\"")) from exc
+        except ApiError as exc:
+            raise CommandFailed(exc.message) from exc
+        except ValueError as exc:
+            raise CommandFailed(f"EMAIL: {exc}") from exc
+        finally:
+            await engine.dispose()
+
+    return run_async(go)
+
+
+def _set_role(email: str, operator: bool) -> int:
+    from api.services.accounts import set_role
+    from basis.clock import utc_now
+    from models.domain import UserRole
+
+    role = UserRole.OPERATOR if operator else UserRole.USER
+
+    async def action(sessions: Any, _: Settings) -> int:
+        user = await set_role(sessions, email, role, utc_now(), create=operator)
+        typer.echo(f"{user.email} ({user.id}) is now {role.value}")
+        return 0
+
+    return _users(action)
+
+
+@users_app.command("grant-operator")
+def users_grant_operator(
+    email: Annotated[str, typer.Argument(help="The operator's sign-in address.")],
+) -> int:
+    """Make EMAIL an operator (global pause, resume, emergency stop, scan). Creates the account
+    if it does not exist yet; the person signs in with a one-time code as usual."""
+    return _set_role(email, operator=True)
+
+
+@users_app.command("revoke-operator")
+def users_revoke_operator(email: Annotated[str, typer.Argument()]) -> int:
+    """Make EMAIL an ordinary user again."""
+    return _set_role(email, operator=False)
+
+
+@users_app.command("create-token")
+def users_create_token(
+    email: Annotated[str, typer.Argument(help="Whose token (the account must exist).")],
+    name: Annotated[str, typer.Option(help="What the token is for.")] = "cli",
+    days: Annotated[
+        int | None, typer.Option(help="Lifetime (default: auth.token_max_days).")
+    ] = None,
+) -> int:
+    """Create an API token for EMAIL and print it (once). For self-hosted scripts and
+    automation; users create their own with POST /api/v1/auth/tokens."""
+    from sqlmodel import select
+
+    from api.services import tokens
+    from api.services.accounts import normalise_email
+    from basis.clock import utc_now
+    from models.tables import User
+
+    async def action(sessions: Any, settings: Settings) -> int:
+        address = normalise_email(email)
+        async with sessions() as s:
+            user = (await s.exec(select(User).where(User.email == address))).first()
+            if user is None:
+                raise LookupError(f"no user with address {address}")
+            _, token = await tokens.create(
+                s, settings, user.id, name=name, expires_in_days=days, now=utc_now(), actor="cli"
+            )
+        typer.echo(token)
+        return 0
+
+    return _users(action)
 
 
 # ---- emulators ------------------------------------------------------------------------------

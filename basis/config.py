@@ -41,6 +41,9 @@ SOLANA_MAINNET_RPC = "https://api.mainnet-beta.solana.com"
 SOLANA_DEVNET_RPC = "https://api.devnet.solana.com"
 
 
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
 class ConfigError(Exception):
     """Configuration that cannot be used; the message names the field and what is allowed."""
 
@@ -64,11 +67,74 @@ class TemporalSettings(BaseModel):
         return _port_of(self.address, "temporal.address")
 
 
+class RateLimitSettings(BaseModel):
+    """Token buckets: ``*_per_second`` refills, ``*_burst`` is the bucket size."""
+
+    ip_per_second: float = Field(default=20.0, gt=0)
+    ip_burst: int = Field(default=200, ge=1)
+    user_per_second: float = Field(default=10.0, gt=0)
+    user_burst: int = Field(default=100, ge=1)
+    login_per_minute: float = Field(default=10.0, gt=0)
+    """Per IP: one-time-code verifications and Privy syncs."""
+    login_burst: int = Field(default=10, ge=1)
+    code_requests_per_hour: float = Field(default=5.0, gt=0)
+    """Per address and per IP: one-time codes sent."""
+    code_requests_burst: int = Field(default=5, ge=1)
+
+
+class AuthSettings(BaseModel):
+    """Sessions, one-time codes, API tokens and their limits."""
+
+    session_ttl_hours: float = Field(default=24.0, gt=0, le=24 * 30)
+    cookie_secure: bool = True
+    """Send the session cookies only over HTTPS. Off only for plain-http paper use."""
+    cookie_samesite: Literal["strict", "lax"] = "strict"
+    cookie_domain: str | None = None
+    otp_ttl_seconds: int = Field(default=600, ge=60, le=3600)
+    otp_max_attempts: int = Field(default=5, ge=1, le=20)
+    otp_sender: Literal["log"] = "log"
+    """Where one-time codes go: ``log`` writes them to the API's log (self-hosted, paper)."""
+    max_tokens_per_user: int = Field(default=20, ge=1, le=1000)
+    token_max_days: int = Field(default=365, ge=1, le=3650)
+    rate_limits: RateLimitSettings = RateLimitSettings()
+
+
+class PrivySettings(BaseModel):
+    """Privy: login (``/auth/sync`` verifies Privy access tokens) and, with
+    ``wallet_provider: privy``, server wallets."""
+
+    app_id: str = ""
+    app_secret: SecretStr = SecretStr("")
+    verification_key: str = ""
+    """The app's ES256 verification key (PEM), from the Privy dashboard."""
+    api_url: str = "https://api.privy.io"
+    authorization_key: SecretStr = SecretStr("")
+    """Optional P-256 authorization key (``wallet-auth:<base64 PKCS#8>`` or PEM): when set,
+    wallets are created owned by it and every wallet request is signed with it."""
+    request_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+
+    @property
+    def login_enabled(self) -> bool:
+        return bool(self.app_id and self.verification_key)
+
+
+class EventSettings(BaseModel):
+    """The per-user server-sent-events stream."""
+
+    poll_seconds: float = Field(default=2.0, gt=0, le=60)
+    ping_seconds: float = Field(default=15.0, gt=0, le=300)
+    balance_seconds: float = Field(default=60.0, gt=0, le=3600)
+    max_stream_seconds: float = Field(default=3600.0, gt=0, le=86_400)
+    """A stream ends after this long; clients reconnect with ``Last-Event-ID``."""
+    max_streams_per_user: int = Field(default=5, ge=1, le=100)
+
+
 class ApiSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     cors_origins: list[str] = Field(default_factory=list)
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
+    events: EventSettings = EventSettings()
 
 
 class EmulatorSettings(BaseModel):
@@ -124,9 +190,14 @@ class Settings(BaseSettings):
     paper_deposits: bool = True
     """Paper mode: credit new users' wallets on the emulators."""
     risk_file: Path = DEFAULT_RISK_FILE
+    wallet_provider: Literal["local", "privy"] = "local"
+    """Key custody: ``local`` keystore (keys encrypted in the database) or Privy server
+    wallets."""
 
     temporal: TemporalSettings = TemporalSettings()
     api: ApiSettings = ApiSettings()
+    auth: AuthSettings = AuthSettings()
+    privy: PrivySettings = PrivySettings()
     emulators: EmulatorSettings = EmulatorSettings()
     venues: VenueSettings = VenueSettings()
 
@@ -162,6 +233,7 @@ class Settings(BaseSettings):
             self.kill_switch_file = self.state_dir / "KILL"
         self.temporal.port  # noqa: B018 - validates the address early
         self._derive_venue_urls()
+        self._check_auth()
         if self.mode != "paper":
             self._check_live()
         self.risk = load_risk_params(self.risk_file)
@@ -183,6 +255,30 @@ class Settings(BaseSettings):
             v.hyperliquid_url = v.hyperliquid_url or HYPERLIQUID_MAINNET_URL
             v.asgard_url = v.asgard_url or ASGARD_URL
             v.solana_rpc_url = v.solana_rpc_url or SOLANA_MAINNET_RPC
+
+    def _check_auth(self) -> None:
+        if not self.auth.cookie_secure and (self.mode != "paper" or self.api.host not in _LOOPBACK):
+            raise ValueError(
+                "auth.cookie_secure: cookies may go over plain http only in paper mode with the "
+                f"API on this machine (mode {self.mode}, api.host {self.api.host})"
+            )
+        p = self.privy
+        if self.wallet_provider == "privy" and not (p.app_id and p.app_secret.get_secret_value()):
+            raise ValueError("wallet_provider: privy needs privy.app_id and privy.app_secret")
+        if p.verification_key and not p.app_id:
+            raise ValueError("privy.verification_key: set privy.app_id too (the token audience)")
+        if p.verification_key:
+            from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
+            from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+            try:
+                key = load_pem_public_key(p.verification_key.encode())
+            except ValueError as exc:
+                raise ValueError("privy.verification_key: not a PEM public key") from exc
+            if not isinstance(key, EllipticCurvePublicKey):
+                raise ValueError("privy.verification_key: must be an EC (P-256) public key")
+        if self.mode != "paper" and not p.api_url.startswith("https://"):
+            raise ValueError(f"privy.api_url: mode {self.mode} requires https")
 
     def _check_live(self) -> None:
         if self.server_secret.get_secret_value() == INSECURE_DEFAULT_SECRET:

@@ -93,6 +93,9 @@ ERRORS: dict[str, ErrorSpec] = _table(
     ErrorSpec("AUT-0003", 403, "Not allowed"),
     ErrorSpec("AUT-0004", 403, "CSRF token missing or invalid"),
     ErrorSpec("AUT-0005", 429, "Too many attempts", retryable=True),
+    ErrorSpec("AUT-0006", 403, "Account disabled"),
+    ErrorSpec("AUT-0007", 403, "This login method is not enabled on this server"),
+    ErrorSpec("AUT-0008", 403, "This action needs a signed-in browser session"),
 )
 
 

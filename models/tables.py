@@ -322,3 +322,56 @@ class MonitorStateRecord(SQLModel, table=True):
     position_id: uuid.UUID = Field(foreign_key="positions.id", primary_key=True)
     state: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     updated_at: datetime = _time()
+
+
+class LoginCode(SQLModel, table=True):
+    """A one-time login code, stored only as a keyed hash bound to the address. Single use:
+    ``used_at`` is set by a conditional update, so two concurrent verifications cannot both
+    win; a newer code for the same address supersedes the older one (also ``used_at``)."""
+
+    __tablename__ = "login_codes"
+    __table_args__ = (Index("ix_login_codes_email_created", "email", "created_at"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    email: str = Field(max_length=320)
+    code_hash: str = Field(max_length=64)
+    attempts: int = 0
+    """Wrong guesses so far; at the configured maximum the code is dead."""
+    expires_at: datetime = _time()
+    used_at: datetime | None = _time(default=None)
+    created_at: datetime = _time()
+
+
+class AuthSession(SQLModel, table=True):
+    """A browser session. The cookie holds a signed token naming this row; logout sets
+    ``revoked_at``, so a copied cookie stops working with the logout, not at its expiry."""
+
+    __tablename__ = "auth_sessions"
+
+    id: str = Field(primary_key=True, max_length=64)
+    """The token's ``sid`` claim (random, URL-safe)."""
+    user_id: uuid.UUID = Field(foreign_key="users.id", index=True)
+    method: str = Field(max_length=16)  # "otp" or "privy"
+    created_at: datetime = _time()
+    expires_at: datetime = _time()
+    revoked_at: datetime | None = _time(default=None)
+    ip: str | None = Field(default=None, max_length=64)
+    user_agent: str | None = Field(default=None, max_length=256)
+
+
+class ApiToken(SQLModel, table=True):
+    """A user's token for scripts (``Authorization: Bearer bsk_...``). Only a keyed hash of
+    the token is stored; the token itself is shown once, when it is created."""
+
+    __tablename__ = "api_tokens"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    user_id: uuid.UUID = Field(foreign_key="users.id", index=True)
+    name: str = Field(max_length=100)
+    token_hash: str = Field(max_length=64, unique=True)
+    hint: str = Field(max_length=16)
+    """The token's first characters, so a user can tell their tokens apart."""
+    created_at: datetime = _time()
+    expires_at: datetime | None = _time(default=None)
+    last_used_at: datetime | None = _time(default=None)
+    revoked_at: datetime | None = _time(default=None)

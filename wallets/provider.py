@@ -1,8 +1,9 @@
 """The wallet-provider seam: user id in, addresses and signers out.
 
 Activities ask a provider for a user's signers at the moment they sign; nothing secret
-travels through Temporal. ``LocalWalletProvider`` holds keys in the local keystore; a custodial
-provider (Privy server wallets) implements the same protocol.
+travels through Temporal. ``LocalWalletProvider`` holds keys in the local keystore;
+``wallets.privy.PrivyWalletProvider`` (Privy server wallets) implements the same protocol,
+and ``wallets.factory`` picks one from the configuration.
 """
 
 from __future__ import annotations
@@ -28,6 +29,10 @@ class WalletProvider(Protocol):
 
     async def solana_signer(self, user_id: uuid.UUID) -> WalletSigner: ...
 
+    async def aclose(self) -> None:
+        """Release connections (a remote provider's HTTP client)."""
+        ...
+
 
 class LocalWalletProvider:
     """Keys generated server-side and kept encrypted in the database."""
@@ -37,6 +42,9 @@ class LocalWalletProvider:
 
     async def ensure_wallets(self, user_id: uuid.UUID) -> UserWallets:
         return await self._keystore.ensure_wallets(user_id)
+
+    async def aclose(self) -> None:
+        return None  # nothing held open
 
     async def addresses(self, user_id: uuid.UUID) -> UserWallets:
         return await self._keystore.addresses(user_id)

@@ -3,24 +3,49 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import APIRouter, Header, Query, Request, Response, status
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
-from api.auth import CurrentUser
+from api.auth import CurrentUser, now_of
 from api.deps import SessionDep, SettingsDep, TemporalDep
 from api.schemas import IntentCreate, IntentPublic
-from api.services import intents
-from basis.clock import utc_now
+from api.services import balances, intents, preferences
+from basis.config import Settings
 from models.domain import IntentStatus
-from models.tables import Intent
+from models.tables import Intent, User
 
 router = APIRouter(prefix="/intents", tags=["intents"])
 
 IdempotencyKey = Annotated[
     str | None, Header(alias="Idempotency-Key", min_length=8, max_length=100)
 ]
+
+
+def preflight(
+    request: Request, session: AsyncSession, settings: Settings, user: User
+) -> Callable[[IntentCreate], Awaitable[IntentCreate]]:
+    """The checks a new intent passes before it is stored: the user's own settings (and
+    defaults), the global risk limits, then whether the user's venues can fund it."""
+
+    async def check(body: IntentCreate) -> IntentCreate:
+        resolved = await preferences.apply(session, user.id, body, settings.risk)
+        intents.validate_limits(settings, resolved)
+        funding = await balances.check_user(
+            request.app.state.venues,
+            request.app.state.wallets,
+            settings,
+            user.id,
+            resolved.capital_usd,
+        )
+        if not funding.ok:
+            raise balances.refusal(funding)
+        return resolved
+
+    return check
 
 
 @router.post(
@@ -35,13 +60,22 @@ async def create_intent(
     session: SessionDep,
     client: TemporalDep,
     settings: SettingsDep,
+    request: Request,
     response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> IntentPublic:
     """Create an intent. The same request again (same ``Idempotency-Key``, or the same body
-    within five minutes) returns the same intent with 200 instead of creating another."""
+    within five minutes) returns the same intent with 200 instead of creating another.
+    Refused with WAL-0001 when your venues cannot fund ``capital_usd``."""
     row, created = await intents.create(
-        session, client, settings, user.id, body, idempotency_key, utc_now()
+        session,
+        client,
+        settings,
+        user.id,
+        body,
+        idempotency_key,
+        now_of(request),
+        preflight(request, session, settings, user),
     )
     if not created:
         response.status_code = status.HTTP_200_OK

@@ -5,14 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 
-from api.auth import CurrentUser
+from api.auth import CurrentUser, now_of
 from api.deps import SessionDep, SettingsDep, TemporalDep
-from api.routes.intents import IdempotencyKey
+from api.routes.intents import IdempotencyKey, preflight
 from api.schemas import CloseRequest, IntentCreate, IntentPublic, OperationPublic, PositionPublic
 from api.services import intents, positions
-from basis.clock import utc_now
 from models.domain import PositionStatus
 
 router = APIRouter(prefix="/positions", tags=["positions"])
@@ -41,13 +40,22 @@ async def open_position(
     session: SessionDep,
     client: TemporalDep,
     settings: SettingsDep,
+    request: Request,
     response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> IntentPublic:
     """Open a position. It is an intent: it waits for its criteria unless
-    ``execute_immediately`` is set. Follow it with ``GET /intents/{id}``."""
+    ``execute_immediately`` is set (which skips the criteria, never the risk checks). Follow
+    it with ``GET /intents/{id}``. Refused with WAL-0001 when your venues cannot fund it."""
     row, created = await intents.create(
-        session, client, settings, user.id, body, idempotency_key, utc_now()
+        session,
+        client,
+        settings,
+        user.id,
+        body,
+        idempotency_key,
+        now_of(request),
+        preflight(request, session, settings, user),
     )
     if not created:
         response.status_code = status.HTTP_200_OK

@@ -10,6 +10,7 @@ from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 PRIVY_ISSUER = "privy.io"
+CLOCK_SKEW_SECONDS = 60  # Privy's clock and ours
 
 
 class PrivyTokenError(Exception):
@@ -40,12 +41,22 @@ def verify_privy_token(
             algorithms=["ES256"],
             audience=app_id,
             issuer=PRIVY_ISSUER,
-            options={"require": ["exp", "iat", "sub", "iss", "aud"], "verify_exp": False},
+            # Time claims are checked below against the caller's clock, not the wall clock.
+            options={
+                "require": ["exp", "iat", "sub", "iss", "aud"],
+                "verify_exp": False,
+                "verify_iat": False,
+                "verify_nbf": False,
+            },
         )
-    except jwt.PyJWTError as exc:
+        exp, iat = int(claims["exp"]), int(claims["iat"])
+        nbf = int(claims.get("nbf", iat))
+    except (jwt.PyJWTError, ValueError, TypeError, OverflowError) as exc:
         raise PrivyTokenError(f"invalid Privy token: {exc}") from exc
-    if int(claims["exp"]) <= now.timestamp():
+    if exp <= now.timestamp():
         raise PrivyTokenError("Privy token expired")
+    if max(iat, nbf) > now.timestamp() + CLOCK_SKEW_SECONDS:
+        raise PrivyTokenError("Privy token issued in the future")
     sub = str(claims["sub"])
     if not sub.startswith("did:privy:"):
         raise PrivyTokenError("Privy token subject is not a Privy DID")

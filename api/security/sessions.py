@@ -15,6 +15,7 @@ import jwt
 ISSUER = "asgard-basis"
 AUDIENCE = "asgard-basis-session"
 ALGORITHM = "HS256"
+CLOCK_SKEW = timedelta(seconds=5)
 
 
 class SessionError(Exception):
@@ -62,13 +63,22 @@ def verify_session(server_secret: str, token: str, now: datetime) -> SessionClai
             algorithms=[ALGORITHM],  # pinned: "none" or RS/ES tricks are refused
             audience=AUDIENCE,
             issuer=ISSUER,
-            options={"require": ["exp", "sub", "sid", "iss", "aud"], "verify_exp": False},
+            # Time claims are checked below against the caller's clock, not the wall clock.
+            options={
+                "require": ["exp", "nbf", "sub", "sid", "iss", "aud"],
+                "verify_exp": False,
+                "verify_nbf": False,
+                "verify_iat": False,
+            },
         )
-    except jwt.PyJWTError as exc:
+        exp = datetime.fromtimestamp(int(claims["exp"]), tz=now.tzinfo)
+        nbf = datetime.fromtimestamp(int(claims["nbf"]), tz=now.tzinfo)
+    except (jwt.PyJWTError, ValueError, TypeError, OverflowError) as exc:
         raise SessionError(f"invalid session token: {exc}") from exc
-    exp = datetime.fromtimestamp(int(claims["exp"]), tz=now.tzinfo)
     if exp <= now:
         raise SessionError("session expired")
+    if nbf > now + CLOCK_SKEW:
+        raise SessionError("session not valid yet")
     try:
         uid = uuid.UUID(claims["sub"])
     except ValueError as exc:

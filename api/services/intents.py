@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
@@ -54,7 +55,7 @@ def public(row: Intent) -> IntentPublic:
 
 def validate_limits(settings: Settings, body: IntentCreate) -> None:
     risk = settings.risk
-    if not risk.leverage.min <= body.leverage <= risk.leverage.max:
+    if body.leverage is None or not risk.leverage.min <= body.leverage <= risk.leverage.max:
         raise ApiError(
             "VAL-0005",
             f"leverage: must be between {risk.leverage.min} and {risk.leverage.max}",
@@ -97,15 +98,23 @@ async def create(
     body: IntentCreate,
     idempotency_key: str | None,
     now: datetime,
+    preflight: Callable[[IntentCreate], Awaitable[IntentCreate]] | None = None,
 ) -> tuple[Intent, bool]:
-    """The intent for this request, and whether it was created now (False: a repeat)."""
-    validate_limits(settings, body)
+    """The intent for this request, and whether it was created now (False: a repeat).
+
+    ``preflight`` runs only for a new intent (a repeat answers the intent it repeats, even if
+    that intent has since spent the balance): it returns the intent with the user's defaults
+    resolved, or raises to refuse it (the user's limits, the balance check)."""
     keys: tuple[str, ...] = (
         (f"key:{idempotency_key}",) if idempotency_key else _auto_keys(user_id, body, now)
     )
     existing = await _by_keys(session, user_id, keys)
     created = False
     if existing is None:
+        if preflight is not None:
+            body = await preflight(body)
+        validate_limits(settings, body)
+        assert body.leverage is not None
         row = Intent(
             user_id=user_id,
             client_key=keys[0],

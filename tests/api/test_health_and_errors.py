@@ -9,22 +9,48 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from api.main import create_app
+from api.security.codes import CapturingCodeSender
+from api.services.accounts import set_role
+from basis.clock import utc_now
 from basis.config import Settings, load_settings
 from basis.ports import free_port
-from tests.api.conftest import ApiFactory, serve
+from models.domain import UserRole
+from tests.api.conftest import ApiFactory, FakeVenues, api_settings, bearer, serve
+
+CODES = CapturingCodeSender()
 
 
 @pytest.fixture
-async def api(
-    api_factory: ApiFactory, sqlite_url: str, temporal_env: WorkflowEnvironment
-) -> AsyncIterator[httpx.AsyncClient]:
-    settings = load_settings(database_url=sqlite_url)
-    async with api_factory(settings, temporal=temporal_env.client) as client:
-        yield client
+async def app_and_api(
+    api_db: str, temporal_env: WorkflowEnvironment
+) -> AsyncIterator[tuple[object, httpx.AsyncClient]]:
+    app = create_app(
+        api_settings(api_db),
+        temporal=temporal_env.client,
+        code_sender=CODES,
+        venues=FakeVenues(),
+    )
+    async with serve(app) as client:
+        yield app, client
+
+
+@pytest.fixture
+def api(app_and_api: tuple[object, httpx.AsyncClient]) -> httpx.AsyncClient:
+    return app_and_api[1]
+
+
+async def _operator(app: object, api: httpx.AsyncClient) -> dict[str, str]:
+    await set_role(app.state.sessions, "ops@example.com", UserRole.OPERATOR, utc_now())  # type: ignore[attr-defined]
+    return await bearer(api, CODES, "ops@example.com")
+
+
+@pytest.fixture
+async def ops(app_and_api: tuple[object, httpx.AsyncClient]) -> dict[str, str]:
+    return await _operator(*app_and_api)
 
 
 def _settings_without_temporal(db_url: str) -> Settings:
-    s = load_settings(database_url=db_url)
+    s = api_settings(db_url)
     s.temporal.address = f"127.0.0.1:{free_port()}"
     return s
 
@@ -42,9 +68,9 @@ async def test_ready_is_200_when_database_and_temporal_answer(api: httpx.AsyncCl
 
 
 async def test_ready_is_503_and_names_temporal_when_it_is_down(
-    api_factory: ApiFactory, sqlite_url: str
+    api_factory: ApiFactory, api_db: str
 ) -> None:
-    async with api_factory(_settings_without_temporal(sqlite_url)) as api:
+    async with api_factory(_settings_without_temporal(api_db)) as api:
         r = await api.get("/api/v1/health/ready")
     body = r.json()
     assert r.status_code == 503
@@ -65,10 +91,11 @@ async def test_ready_is_503_and_names_the_database_when_it_is_down(
 
 
 async def test_a_route_that_needs_temporal_answers_gen_0003_while_it_is_down(
-    api_factory: ApiFactory, sqlite_url: str
+    api_db: str,
 ) -> None:
-    async with api_factory(_settings_without_temporal(sqlite_url)) as api:
-        r = await api.post("/api/v1/control/pause", json={})
+    app = create_app(_settings_without_temporal(api_db), code_sender=CODES)
+    async with serve(app) as api:
+        r = await api.post("/api/v1/control/pause", json={}, headers=await _operator(app, api))
     assert r.status_code == 503
     assert r.json()["error"]["code"] == "GEN-0003"
     assert "Temporal" in r.json()["error"]["message"]
@@ -97,8 +124,10 @@ async def test_a_malformed_request_id_is_replaced_not_echoed(api: httpx.AsyncCli
     assert len(r.headers["x-request-id"]) == 32
 
 
-async def test_a_validation_error_is_422_and_names_the_field(api: httpx.AsyncClient) -> None:
-    r = await api.post("/api/v1/control/pause", json={"reason": "x" * 501})
+async def test_a_validation_error_is_422_and_names_the_field(
+    api: httpx.AsyncClient, ops: dict[str, str]
+) -> None:
+    r = await api.post("/api/v1/control/pause", json={"reason": "x" * 501}, headers=ops)
     err = r.json()["error"]
     assert r.status_code == 422
     assert err["code"] == "VAL-0001"
@@ -107,20 +136,22 @@ async def test_a_validation_error_is_422_and_names_the_field(api: httpx.AsyncCli
     assert err["details"]["errors"][0]["field"] == "reason"
 
 
-async def test_malformed_json_is_a_clear_client_error(api: httpx.AsyncClient) -> None:
+async def test_malformed_json_is_a_clear_client_error(
+    api: httpx.AsyncClient, ops: dict[str, str]
+) -> None:
     r = await api.post(
         "/api/v1/control/pause",
         content=b"{not json",
-        headers={"content-type": "application/json"},
+        headers={"content-type": "application/json", **ops},
     )
     assert r.status_code == 400
     assert r.json()["error"]["code"] == "VAL-0006"
 
 
 async def test_an_oversized_body_is_refused_before_it_is_read(
-    api_factory: ApiFactory, sqlite_url: str, temporal_env: WorkflowEnvironment
+    api_factory: ApiFactory, api_db: str, temporal_env: WorkflowEnvironment
 ) -> None:
-    settings = load_settings(database_url=sqlite_url)
+    settings = api_settings(api_db)
     settings.api.max_body_bytes = 2048
     async with api_factory(settings, temporal=temporal_env.client) as api:
         r = await api.post(
@@ -140,17 +171,19 @@ async def test_every_response_carries_the_security_headers(api: httpx.AsyncClien
     assert r.headers["referrer-policy"] == "no-referrer"
 
 
-async def test_an_unexpected_error_is_500_without_internals(sqlite_url: str) -> None:
-    app = create_app(load_settings(database_url=sqlite_url))
+async def test_an_unexpected_error_is_500_without_internals(api_db: str) -> None:
+    app = create_app(load_settings(database_url=api_db))
 
     @app.get("/api/v1/boom")
     async def boom() -> None:
         raise RuntimeError("secret internal detail")
 
     async with serve(app) as api:
-        r = await api.get("/api/v1/boom")
+        r = await api.get("/api/v1/boom", headers={"X-Request-ID": "req-boom-0001"})
     assert r.status_code == 500
     assert r.json()["error"]["code"] == "GEN-0001"
+    assert r.json()["request_id"] == r.headers["x-request-id"] == "req-boom-0001"
+    assert r.headers["x-content-type-options"] == "nosniff"
     assert "secret" not in r.text
 
 

@@ -4,20 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
-from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
-from basis.config import load_settings
-from basis.db import create_engine
-from tests.api.conftest import ApiFactory
+from tests.api.conftest import TradingEnv
 from tests.workflows.fakes import FakeWorld
-from worker import WorkerDeps, build_workers
 
 
 @dataclass
@@ -25,33 +20,12 @@ class Env:
     api: httpx.AsyncClient
     world: FakeWorld
     user: dict[str, str]
-
-    def as_user(self, user_id: uuid.UUID) -> dict[str, str]:
-        return {"X-User-Id": str(user_id)}
+    trading: TradingEnv
 
 
 @pytest.fixture
-async def env(
-    api_factory: ApiFactory, temporal_env: WorkflowEnvironment, sqlite_url: str, task_queue: str
-) -> AsyncIterator[Env]:
-    settings = load_settings(database_url=sqlite_url)
-    settings.temporal.task_queue = task_queue
-    settings.temporal.venue_task_queue = f"{task_queue}-venues"
-    world = FakeWorld()
-    deps = WorkerDeps(settings=settings, engine=create_engine(sqlite_url))
-    engine_worker = build_workers(temporal_env.client, deps, roles=["engine"])[0]
-    venue_worker = Worker(
-        temporal_env.client,
-        task_queue=settings.temporal.venue_task_queue,
-        activities=world.activities(),
-    )
-    async with (
-        engine_worker,
-        venue_worker,
-        api_factory(settings, temporal=temporal_env.client) as api,
-    ):
-        yield Env(api, world, {"X-User-Id": str(uuid.uuid4())})
-    await deps.aclose()
+async def env(trading: TradingEnv) -> Env:
+    return Env(trading.api, trading.world, await trading.user(), trading)
 
 
 def _intent(**kw: Any) -> dict[str, Any]:
@@ -133,7 +107,7 @@ async def test_leverage_and_size_outside_the_risk_limits_are_refused_by_name(env
 
 async def test_another_users_intent_and_position_answer_not_found(env: Env) -> None:
     created = (await env.api.post("/api/v1/intents", json=_intent(), headers=env.user)).json()
-    mallory = env.as_user(uuid.uuid4())
+    mallory = await env.trading.user()
     for method, path in (
         ("GET", f"/api/v1/intents/{created['id']}"),
         ("DELETE", f"/api/v1/intents/{created['id']}"),

@@ -15,14 +15,20 @@ from typing import Any
 
 import httpx
 import uvicorn
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
 
 from api.main import create_app
+from api.security.codes import CapturingCodeSender
+from api.services.accounts import set_role
+from basis.clock import utc_now
 from basis.config import Settings, load_settings
 from basis.engine import engine_config
 from basis.ports import free_port
+from models.domain import UserRole
 from models.messages import EngineConfig, MonitorReport, ScanReport
-from tests.api.conftest import serve
+from tests.api.conftest import bearer, serve, unique_email
 from venues.emulators.combined import PaperVenues, _QuietServer, build
 from worker import build_deps, build_workers, connect_venues
 from workflows.cycles import IntentScanWorkflow, MonitorCycleWorkflow
@@ -37,10 +43,23 @@ class Paper:
     hl_admin: httpx.AsyncClient
     asgard_admin: httpx.AsyncClient
     cfg: EngineConfig
+    codes: CapturingCodeSender
+    api_sessions: async_sessionmaker[AsyncSession]
 
-    @staticmethod
-    def new_user() -> dict[str, str]:
-        return {"X-User-Id": str(uuid.uuid4())}
+    async def new_user(self, email: str | None = None) -> dict[str, str]:
+        """A new user signed in the real way (one-time code, then an API token): wallets
+        created, paper money deposited. The headers a script would send."""
+        return await bearer(self.api, self.codes, email or unique_email("paper"))
+
+    async def operator(self) -> dict[str, str]:
+        email = unique_email("ops")
+        await set_role(self.api_sessions, email, UserRole.OPERATOR, utc_now())
+        return await bearer(self.api, self.codes, email)
+
+    async def me(self, headers: dict[str, str]) -> dict[str, Any]:
+        r = await self.api.get("/api/v1/auth/me", headers=headers)
+        r.raise_for_status()
+        return r.json()  # type: ignore[no-any-return]
 
     async def advance(self, seconds: float) -> None:
         """Move the shared clock; both venues catch up (funding, interest) on their next
@@ -98,7 +117,9 @@ async def paper_world(
     *,
     scenario: str = "calm",
     risk_file: Path | None = None,
+    **overrides: Any,
 ) -> AsyncIterator[Paper]:
+    """``overrides`` are settings (``wallet_provider="privy"``, ``privy={...}``)."""
     venues = build(scenario=scenario, seed=7, speed=1.0, state_dir=None)
     hl_port, asgard_port = free_port(), free_port()
     servers = [
@@ -110,7 +131,7 @@ async def paper_world(
     tasks = [asyncio.create_task(s.serve()) for s in servers]
     while not all(s.started for s in servers):
         await asyncio.sleep(0.02)
-    overrides: dict[str, Any] = {"database_url": db_url}
+    overrides["database_url"] = db_url
     if risk_file is not None:
         overrides["risk_file"] = risk_file
     settings = load_settings(**overrides)
@@ -124,11 +145,13 @@ async def paper_world(
     deps.clock = venues.clock.now
     deps.venues = await connect_venues(settings, clock=venues.clock.now)
     workers = build_workers(temporal, deps)
+    codes = CapturingCodeSender()
+    app = create_app(settings, temporal=temporal, code_sender=codes)
     try:
         async with (
             workers[0],
             workers[1],
-            serve(create_app(settings, temporal=temporal)) as api,
+            serve(app) as api,
             httpx.AsyncClient(base_url=f"http://127.0.0.1:{hl_port}", timeout=30) as hl_admin,
             httpx.AsyncClient(
                 base_url=f"http://127.0.0.1:{asgard_port}", timeout=30
@@ -142,6 +165,8 @@ async def paper_world(
                 hl_admin=hl_admin,
                 asgard_admin=asgard_admin,
                 cfg=engine_config(settings),
+                codes=codes,
+                api_sessions=app.state.sessions,
             )
     finally:
         await deps.aclose()

@@ -34,14 +34,14 @@ async def paper(
         yield world
 
 
-async def _buy_back_behind_our_back(paper: Paper, user: dict[str, str], size: str) -> None:
+async def _buy_back_behind_our_back(paper: Paper, user_id: uuid.UUID, size: str) -> None:
     """Someone (the user, a liquidation) reduces the short outside the system."""
     engine = create_engine(paper.settings.database_url)
     try:
         provider = LocalWalletProvider(
             LocalKeystore(session_factory(engine), paper.settings.server_secret.get_secret_value())
         )
-        signer = await provider.hyperliquid_signer(uuid.UUID(user["X-User-Id"]))
+        signer = await provider.hyperliquid_signer(user_id)
     finally:
         await engine.dispose()
     venue = await HyperliquidVenue.connect(paper.settings.venues.hyperliquid_url)
@@ -58,9 +58,9 @@ async def _buy_back_behind_our_back(paper: Paper, user: dict[str, str], size: st
 async def test_a_short_changed_outside_the_system_halts_the_position_and_blocks_opens(
     paper: Paper,
 ) -> None:
-    user = paper.new_user()
+    user = await paper.new_user()
     pos = await _open_now(paper, user)
-    await _buy_back_behind_our_back(paper, user, "30")
+    await _buy_back_behind_our_back(paper, uuid.UUID((await paper.me(user))["id"]), "30")
 
     reports = await paper.temporal.execute_workflow(
         ReconcileWorkflow.run,
@@ -101,7 +101,7 @@ async def test_a_short_changed_outside_the_system_halts_the_position_and_blocks_
 
 
 async def test_a_consistent_account_passes_reconciliation_untouched(paper: Paper) -> None:
-    user = paper.new_user()
+    user = await paper.new_user()
     pos = await _open_now(paper, user)
     reports = await paper.temporal.execute_workflow(
         ReconcileWorkflow.run,

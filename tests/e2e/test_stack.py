@@ -65,6 +65,20 @@ class StackProcess:
             time.sleep(0.3)
         pytest.fail("stack not ready in time")
 
+    def operator(self) -> dict[str, str]:
+        """An operator's API token, provisioned the way an operator does it: the CLI."""
+
+        def users(*args: str) -> str:
+            done = subprocess.run(
+                [BASIS, "users", *args], env=self.env, capture_output=True, text=True, timeout=60
+            )
+            assert done.returncode == 0, done.stderr
+            return done.stdout
+
+        users("grant-operator", "ops@example.com")
+        token = users("create-token", "ops@example.com", "--name", "stack-test").strip()
+        return {"Authorization": f"Bearer {token}"}
+
     def descendants(self) -> list[psutil.Process]:
         assert self.proc is not None
         return psutil.Process(self.proc.pid).children(recursive=True)
@@ -118,17 +132,20 @@ def test_a_second_start_finds_the_earlier_workflows_and_database_rows(
 ) -> None:
     stack.start()
     stack.wait_ready()
-    r = httpx.post(f"{stack.api}/control/pause", json={"reason": "before restart"}, timeout=30)
+    ops = stack.operator()
+    r = httpx.post(
+        f"{stack.api}/control/pause", json={"reason": "before restart"}, headers=ops, timeout=30
+    )
     assert r.status_code == 200, r.text
     assert stack.stop()[0] == 0
 
     stack.start()
     stack.wait_ready()
-    status = httpx.get(f"{stack.api}/control", timeout=10).json()
+    status = httpx.get(f"{stack.api}/control", headers=ops, timeout=10).json()
     assert status["paused"] is True
     assert status["scopes"][0]["reason"] == "before restart"
     # The control workflow from the first run is still there, and still takes changes.
-    r = httpx.post(f"{stack.api}/control/resume", json={"reason": "after"}, timeout=30)
+    r = httpx.post(f"{stack.api}/control/resume", json={"reason": "after"}, headers=ops, timeout=30)
     assert r.status_code == 200, r.text
     assert r.json()["paused"] is False
     assert stack.stop()[0] == 0
@@ -166,6 +183,7 @@ def test_a_bad_configuration_value_gives_one_line_naming_the_field(
 def test_a_crashed_worker_is_restarted_by_the_supervisor(stack: StackProcess) -> None:
     stack.start()
     stack.wait_ready()
+    ops = stack.operator()
     worker = next(c for c in stack.descendants() if c.cmdline()[-1:] == ["worker"])
     worker.kill()
     deadline = time.monotonic() + 30
@@ -182,7 +200,7 @@ def test_a_crashed_worker_is_restarted_by_the_supervisor(stack: StackProcess) ->
         )
     assert replacement is not None, "the worker was not restarted"
     # The restarted worker serves workflows: a control change goes through.
-    r = httpx.post(f"{stack.api}/control/pause", json={}, timeout=30)
+    r = httpx.post(f"{stack.api}/control/pause", json={}, headers=ops, timeout=30)
     assert r.status_code == 200, r.text
     code, out = stack.stop()
     assert code == 0

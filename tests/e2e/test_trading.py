@@ -16,7 +16,7 @@ from temporalio.testing import WorkflowEnvironment
 from basis.db import create_engine, session_factory
 from models.tables import PositionSnapshot
 from tests.e2e.paper import Paper, paper_world
-from wallets.keystore import LocalKeystore, UserWallets
+from wallets.keystore import UserWallets
 
 pytestmark = [pytest.mark.e2e]
 
@@ -60,12 +60,8 @@ async def _closed(paper: Paper, user: dict[str, str], pid: str) -> dict[str, Any
 
 
 async def _wallets(paper: Paper, user: dict[str, str]) -> UserWallets:
-    engine = create_engine(paper.settings.database_url)
-    ks = LocalKeystore(session_factory(engine), paper.settings.server_secret.get_secret_value())
-    try:
-        return await ks.addresses(uuid.UUID(user["X-User-Id"]))
-    finally:
-        await engine.dispose()
+    me = await paper.me(user)
+    return UserWallets(uuid.UUID(me["id"]), me["wallets"]["solana"], me["wallets"]["evm"])
 
 
 async def _venue_positions(paper: Paper, user: dict[str, str]) -> tuple[Decimal, list[Any]]:
@@ -86,7 +82,7 @@ def _parts_sum(pnl: dict[str, str]) -> bool:
 async def test_a_user_close_buys_back_the_short_closes_the_long_and_splits_the_pnl(
     paper: Paper,
 ) -> None:
-    user = paper.new_user()
+    user = await paper.new_user()
     pos = await _open_now(paper, user)
     legs = {leg["side"]: leg for leg in pos["legs"]}
     assert abs(Decimal(legs["long"]["size"]) - Decimal(legs["short"]["size"])) <= Decimal("0.01")
@@ -108,7 +104,7 @@ async def test_a_user_close_buys_back_the_short_closes_the_long_and_splits_the_p
 async def test_an_intent_waits_and_fills_when_simulated_funding_crosses_its_threshold(
     paper: Paper,
 ) -> None:
-    user = paper.new_user()
+    user = await paper.new_user()
     r = await paper.api.post(
         "/api/v1/intents",
         # A jump in funding is volatile by definition: this user accepts it.
@@ -134,7 +130,7 @@ async def test_an_intent_waits_and_fills_when_simulated_funding_crosses_its_thre
 async def test_the_monitor_watches_the_position_and_closes_it_on_a_funding_flip(
     paper: Paper,
 ) -> None:
-    user = paper.new_user()
+    user = await paper.new_user()
     pos = await _open_now(paper, user)
     calm = await paper.monitor()
     assert calm.evaluated == calm.positions == 1
@@ -162,7 +158,7 @@ async def test_the_monitor_watches_the_position_and_closes_it_on_a_funding_flip(
 async def test_a_crash_breaches_the_health_factor_and_the_monitor_exits_urgently(
     paper: Paper,
 ) -> None:
-    user = paper.new_user()
+    user = await paper.new_user()
     pos = await _open_now(paper, user)
     market = (await paper.asgard_admin.get("/admin/market")).json()
     crashed = (Decimal(market["sol_price"]) * Decimal("0.78")).quantize(Decimal("0.01"))
@@ -179,7 +175,7 @@ async def test_a_crash_breaches_the_health_factor_and_the_monitor_exits_urgently
 
 
 async def test_a_hedge_the_venue_rejects_unwinds_the_long(paper: Paper) -> None:
-    user = paper.new_user()
+    user = await paper.new_user()
     await paper.fault("hyperliquid", kind="logical_error", match="exchange:order", count=1)
     r = await paper.api.post(
         "/api/v1/positions/open", json=_intent(execute_immediately=True), headers=user
@@ -196,9 +192,10 @@ async def test_a_hedge_the_venue_rejects_unwinds_the_long(paper: Paper) -> None:
 
 
 async def test_pause_blocks_new_entries_but_a_manual_close_still_works(paper: Paper) -> None:
-    user = paper.new_user()
+    user = await paper.new_user()
     pos = await _open_now(paper, user)
-    r = await paper.api.post("/api/v1/control/pause", json={"reason": "maintenance"})
+    ops = await paper.operator()
+    r = await paper.api.post("/api/v1/control/pause", json={"reason": "maintenance"}, headers=ops)
     assert r.status_code == 200
     try:
         blocked = await paper.api.post(
@@ -215,11 +212,11 @@ async def test_pause_blocks_new_entries_but_a_manual_close_still_works(paper: Pa
         closed = await _closed(paper, user, pos["id"])
         assert closed["status"] == "closed"
     finally:
-        await paper.api.post("/api/v1/control/resume", json={})
+        await paper.api.post("/api/v1/control/resume", json={}, headers=ops)
 
 
 async def test_a_double_close_is_one_close_on_the_venues(paper: Paper) -> None:
-    user = paper.new_user()
+    user = await paper.new_user()
     pos = await _open_now(paper, user)
     a, b = await asyncio.gather(
         paper.api.post(f"/api/v1/positions/{pos['id']}/close", json={}, headers=user),
@@ -235,10 +232,13 @@ async def test_a_double_close_is_one_close_on_the_venues(paper: Paper) -> None:
 async def test_an_emergency_stop_closes_every_open_position_and_blocks_entries(
     paper: Paper,
 ) -> None:
-    alice, bob = paper.new_user(), paper.new_user()
+    alice, bob = await paper.new_user(), await paper.new_user()
     a = await _open_now(paper, alice)
     b = await _open_now(paper, bob, asset="jitoSOL", capital_usd="4000")
-    r = await paper.api.post("/api/v1/control/emergency-stop", json={"reason": "drill"})
+    ops = await paper.operator()
+    r = await paper.api.post(
+        "/api/v1/control/emergency-stop", json={"reason": "drill"}, headers=ops
+    )
     assert r.status_code == 200, r.text
     assert r.json()["emergency_stop"] is True
     try:
@@ -256,4 +256,4 @@ async def test_an_emergency_stop_closes_every_open_position_and_blocks_entries(
         again = await paper.api.get(f"/api/v1/intents/{blocked.json()['id']}", headers=alice)
         assert again.json()["status"] == "pending"
     finally:
-        await paper.api.post("/api/v1/control/resume", json={})
+        await paper.api.post("/api/v1/control/resume", json={}, headers=ops)

@@ -266,7 +266,7 @@ async def reconcile_mismatch(paper: Paper) -> None:
 
     user = await _user(paper)
     await _open(paper, user)
-    await _buy_back_behind_our_back(paper, {"X-User-Id": str(user)}, "25")
+    await _buy_back_behind_our_back(paper, user, "25")
     await paper.temporal.execute_workflow(
         ReconcileWorkflow.run,
         paper.cfg,
