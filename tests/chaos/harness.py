@@ -308,7 +308,7 @@ class ChaosWorld:
                 v.append("no active Asgard long behind an open position")
             elif records[0]["pda"] != legs[LegSide.LONG].venue_ref:
                 v.append("the database's PDA is not the venue's")
-            elif abs(Decimal(records[0]["collateral"]) - held) > held * Decimal("0.02"):
+            elif abs(self._long_in_sol(records[0]) - held) > held * Decimal("0.02"):
                 v.append(f"legs differ: long {records[0]['collateral']} vs short {held}")
         else:
             if held != 0:
@@ -319,6 +319,13 @@ class ChaosWorld:
         if out.exposure_s is not None and out.exposure_s > self.max_exposure:
             v.append(f"a leg stood alone {out.exposure_s:.1f}s > {self.max_exposure:.0f}s")
         return out
+
+    def _long_in_sol(self, record: dict[str, Any]) -> Decimal:
+        """The long's collateral in SOL (a liquid-staking token is worth its stake-pool rate
+        in SOL; the short hedges the SOL)."""
+        state = self.venues.market.state_at(self.venues.clock.now())
+        rate = state.lst_exchange_rate.get(Asset(record["asset"]), Decimal(1))
+        return Decimal(record["collateral"]) * rate
 
     async def _exposure(
         self, wallets: UserWallets, records: list[dict[str, Any]], status: str

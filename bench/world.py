@@ -1,0 +1,227 @@
+"""The engine as the benchmarks run it: a Temporal dev server, a scratch database, both venue
+emulators on one simulated market in this process, and ``basis worker`` as a child process
+(the production shape: the worker does not share the load generator's interpreter).
+
+Not a test fixture: it lives here so that a benchmark measures the same stack the chaos
+harness proves, with the same worker command and the same venue clients.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+from starlette.types import ASGIApp, Receive, Scope, Send
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from basis.config import load_settings
+from basis.db import create_engine
+from basis.engine import engine_config
+from basis.migrate import upgrade
+from basis.ports import free_port
+from models import search
+from tests.chaos.harness import ChaosWorld, WorkerProcess
+from venues.emulators.combined import _QuietServer, build
+from venues.hyperliquid.venue import HyperliquidVenue
+
+BIN = Path(sys.executable).parent
+POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+@dataclass
+class VenueTimer:
+    """Wall-clock spans of the venue requests the emulators served (from the request's
+    arrival to its last byte), to tell venue time from everything else."""
+
+    spans: list[tuple[float, float]] = field(default_factory=list)
+
+    def wrap(self, app: ASGIApp) -> ASGIApp:
+        async def timed(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] != "http" or scope["path"].startswith("/admin"):
+                await app(scope, receive, send)
+                return
+            t0 = time.time()
+            try:
+                await app(scope, receive, send)
+            finally:
+                self.spans.append((t0, time.time()))
+
+        return timed
+
+    def busy(self, start: float, end: float) -> float:
+        """Seconds within [start, end] during which at least one venue request was in
+        flight (overlapping requests count once)."""
+        clipped = sorted(
+            (max(a, start), min(b, end)) for a, b in self.spans if b > start and a < end
+        )
+        total, cur_a, cur_b = 0.0, None, None
+        for a, b in clipped:
+            if cur_b is None or a > cur_b:
+                if cur_b is not None and cur_a is not None:
+                    total += cur_b - cur_a
+                cur_a, cur_b = a, b
+            else:
+                cur_b = max(cur_b, b)
+        if cur_a is not None and cur_b is not None:
+            total += cur_b - cur_a
+        return total
+
+
+@asynccontextmanager
+async def scratch_database(postgres_admin: str | None) -> AsyncIterator[str]:
+    """A migrated database for one run: a new Postgres database dropped afterwards, or a
+    SQLite file when ``postgres_admin`` is None."""
+    if postgres_admin is None:
+        work = Path(tempfile.mkdtemp(prefix="basis-bench-db-"))
+        url = f"sqlite+aiosqlite:///{work / 'bench.db'}"
+        try:
+            await _migrate(url)
+            yield url
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        return
+    import asyncpg
+
+    name = f"basis_bench_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(postgres_admin)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        base = postgres_admin.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+        url = f"{base}/{name}"
+        await _migrate(url)
+        yield url
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+async def _migrate(url: str) -> None:
+    engine = create_engine(url)
+    try:
+        await upgrade(engine)
+    finally:
+        await engine.dispose()
+
+
+@asynccontextmanager
+async def bench_world(
+    *,
+    postgres_admin: str | None = POSTGRES_ADMIN,
+    wrap: Callable[[ASGIApp], ASGIApp] | None = None,
+    worker_env: dict[str, str] | None = None,
+) -> AsyncIterator[ChaosWorld]:
+    work = Path(tempfile.mkdtemp(prefix="basis-bench-"))
+    env = await WorkflowEnvironment.start_local(
+        namespace="basis",
+        dev_server_existing_path=str(BIN / "temporal"),
+        search_attributes=search.ALL,
+        data_converter=pydantic_data_converter,
+        dev_server_log_level="error",
+    )
+    try:
+        async with (
+            scratch_database(postgres_admin) as db_url,
+            _world(env, db_url, work, wrap, worker_env or {}) as world,
+        ):
+            yield world
+    finally:
+        await env.shutdown()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+@asynccontextmanager
+async def _world(
+    env: WorkflowEnvironment,
+    db_url: str,
+    work: Path,
+    wrap: Callable[[ASGIApp], ASGIApp] | None,
+    worker_env: dict[str, str],
+) -> AsyncIterator[ChaosWorld]:
+    client = env.client
+    target = client.service_client.config.target_host
+    venues = build(scenario="calm", seed=11, speed=1.0, state_dir=None)
+    hl_port, asgard_port = free_port(), free_port()
+    apps: list[tuple[Any, int]] = [(venues.hyperliquid, hl_port), (venues.asgard, asgard_port)]
+    servers = [
+        _QuietServer(
+            uvicorn.Config(
+                wrap(app) if wrap else app,
+                host="127.0.0.1",
+                port=port,
+                log_config=None,
+                lifespan="off",
+                backlog=4096,
+            )
+        )
+        for app, port in apps
+    ]
+    tasks = [asyncio.create_task(s.serve()) for s in servers]
+    while not all(s.started for s in servers):  # noqa: ASYNC110 - uvicorn has no event
+        await asyncio.sleep(0.02)
+    queue = f"bench-{uuid.uuid4().hex[:6]}"
+    env_vars = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("BASIS_")},
+        "BASIS_DATABASE_URL": db_url,
+        "BASIS_STATE_DIR": str(work),
+        "BASIS_TEMPORAL__ADDRESS": target,
+        "BASIS_TEMPORAL__NAMESPACE": client.namespace,
+        "BASIS_TEMPORAL__TASK_QUEUE": queue,
+        "BASIS_TEMPORAL__VENUE_TASK_QUEUE": f"{queue}-venues",
+        "BASIS_TEMPORAL__SCHEDULES": "false",
+        "BASIS_EMULATORS__HYPERLIQUID_PORT": str(hl_port),
+        "BASIS_EMULATORS__ASGARD_PORT": str(asgard_port),
+        "BASIS_LOG_LEVEL": "INFO",  # the harness waits for "worker started"
+        **worker_env,
+    }
+    settings = load_settings(database_url=db_url)
+    settings.emulators.hyperliquid_port, settings.emulators.asgard_port = hl_port, asgard_port
+    settings.venues.hyperliquid_url = f"http://127.0.0.1:{hl_port}"
+    settings.temporal.task_queue = queue
+    settings.temporal.venue_task_queue = f"{queue}-venues"
+    worker = WorkerProcess(env_vars, work / "worker.log")
+    try:
+        await worker.start()
+        async with (
+            httpx.AsyncClient(base_url=f"http://127.0.0.1:{hl_port}", timeout=60) as hl_admin,
+            httpx.AsyncClient(base_url=f"http://127.0.0.1:{asgard_port}", timeout=60) as asg,
+        ):
+            yield ChaosWorld(
+                client=client,
+                settings=settings,
+                venues=venues,
+                worker=worker,
+                cfg=engine_config(settings),
+                hl_admin=hl_admin,
+                asgard_admin=asg,
+                hyperliquid=await HyperliquidVenue.connect(f"http://127.0.0.1:{hl_port}"),
+            )
+    finally:
+        worker.stop()
+        for s in servers:
+            s.should_exit = True
+        await asyncio.gather(*tasks)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def pct(values: list[float], p: float) -> float:
+    """The ``p`` quantile (0..1) by nearest rank."""
+    s = sorted(values)
+    return s[min(len(s) - 1, max(0, round(p * (len(s) - 1))))]
