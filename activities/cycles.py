@@ -55,6 +55,7 @@ from strategy.entry import AccountState, evaluate_entry
 from strategy.market import MarketSnapshot
 from strategy.monitor import MonitorState, PositionObservation, evaluate_position
 from venues.asgard.client import AsgardClient
+from venues.asgard.errors import PositionNotFound
 from venues.asgard.models import PositionHealth
 from venues.hyperliquid.types import UserState
 from venues.hyperliquid.venue import HyperliquidVenue
@@ -328,21 +329,39 @@ class CycleActivities:
         legs: dict[uuid.UUID, dict[LegSide, Leg]],
         snap: MarketSnapshot,
     ) -> dict[str, PositionHealth]:
+        # A position without its protocol or its PDA cannot be read: it goes unreported and
+        # the batch counts it as an error (held, retried next cycle).
         refs = [
-            (p.protocol or Protocol.KAMINO, legs[p.id][LegSide.LONG].venue_ref or "")
+            (p.protocol, ref)
             for p in positions
-            if legs[p.id][LegSide.LONG].venue_ref
+            if p.protocol is not None and (ref := legs[p.id][LegSide.LONG].venue_ref)
         ]
         ltv = {t.protocol: t.liquidation_ltv for t in snap.protocols}
         chunks = [
             refs[i : i + ASGARD_REFRESH_CHUNK] for i in range(0, len(refs), ASGARD_REFRESH_CHUNK)
         ]
         out: dict[str, PositionHealth] = {}
-        for got in await asyncio.gather(
-            *(self._asgard.refresh_positions(c, liquidation_ltv=ltv) for c in chunks)
-        ):
+        for got in await asyncio.gather(*(self._refresh_chunk(c, ltv) for c in chunks)):
             out.update({h.pda: h for h in got})
         return out
+
+    async def _refresh_chunk(
+        self, refs: list[tuple[Protocol, str]], ltv: dict[Protocol, Decimal]
+    ) -> list[PositionHealth]:
+        """One refresh call for the chunk. The venue refuses the whole call when one position
+        is unknown to it: then halves are asked apart, so one missing position costs a few
+        calls and leaves the others monitored, instead of blinding its whole batch."""
+        try:
+            return await self._asgard.refresh_positions(refs, liquidation_ltv=ltv)
+        except PositionNotFound as exc:
+            if len(refs) == 1:
+                log.warning("monitor: Asgard does not know position %s: %s", refs[0][1], exc)
+                return []
+        mid = len(refs) // 2
+        first, second = await asyncio.gather(
+            self._refresh_chunk(refs[:mid], ltv), self._refresh_chunk(refs[mid:], ltv)
+        )
+        return first + second
 
     async def _save(
         self,

@@ -205,7 +205,8 @@ class LedgerActivities:
                 leg.updated_at = self._clock()
                 s.add(leg)
             p.status = PositionStatus.OPEN
-            p.protocol = long.protocol or p.protocol
+            if long.protocol is not None:  # Marginfi is protocol 0: never test it for truth
+                p.protocol = long.protocol
             p.entry_price = long.avg_price
             p.opened_at = short.filled_at
             p.updated_at = self._clock()

@@ -155,6 +155,20 @@ async def test_the_monitor_watches_the_position_and_closes_it_on_a_funding_flip(
     assert _parts_sum(closed["realised_pnl"])
 
 
+async def test_a_position_on_marginfi_protocol_zero_is_recorded_and_monitored_on_marginfi(
+    paper: Paper,
+) -> None:
+    # Marginfi is Asgard's protocol 0: the one number a careless truth test loses.
+    for protocol in (1, 2, 3):
+        await paper.market("borrow", protocol=protocol, apy="0.40")
+    await paper.market("borrow", protocol=0, apy="0.01")
+    user = await paper.new_user()
+    pos = await _open_now(paper, user)
+    assert pos["protocol"] == 0
+    report = await paper.monitor()
+    assert (report.positions, report.evaluated, report.errors) == (1, 1, 0)
+
+
 async def test_a_crash_breaches_the_health_factor_and_the_monitor_exits_urgently(
     paper: Paper,
 ) -> None:

@@ -308,6 +308,34 @@ def test_price_spike_between_requests_liquidates_a_short(
     assert hl.http.get("/admin/health").json()["liquidations"] == 1
 
 
+def test_a_short_grown_after_a_spike_it_survived_is_liquidated_by_the_same_spike_again(
+    hl: Served, market, clock
+) -> None:
+    # The emulator skips the liquidation walk for prices every account already survived; an
+    # account that changed since must be checked again at those same prices.
+    poor = Account.create()
+    hl.fund(poor.address, 200)
+    ex = Exchange(poor, hl.base_url)
+    ex.update_leverage(10, "SOL")
+    _status(ex.order("SOL", False, 5, 99.5, IOC))
+
+    def spike_to_112() -> list[Any]:
+        market.set_price(clock.now() + timedelta(minutes=1), Decimal(112))
+        market.set_price(clock.now() + timedelta(minutes=2), Decimal(100))
+        clock.advance(timedelta(minutes=3))
+        positions: list[Any] = ex.info.user_state(poor.address)["assetPositions"]
+        return positions
+
+    assert spike_to_112()[0]["position"]["szi"] == "-5.0"  # liquidation near 136: survives
+    _status(ex.order("SOL", False, 12, 99.5, IOC))
+    liq = Decimal(
+        ex.info.user_state(poor.address)["assetPositions"][0]["position"]["liquidationPx"]
+    )
+    assert 100 < liq < 112
+    assert spike_to_112() == []
+    assert hl.http.get("/admin/health").json()["liquidations"] == 1
+
+
 # ---- accounts, agents, dead-man switch ------------------------------------------------------
 
 

@@ -130,12 +130,18 @@ def accrue(state: EmulatorState, t0: datetime, t1: datetime, ms: MarketState) ->
     if t1 <= t0:
         return
     years = Decimal((t1 - t0).total_seconds()) / YEAR_SECONDS
+    # One growth factor per protocol and asset, not per position: a fractional Decimal power
+    # costs more than the rest of a position's update, and a venue holds many positions.
+    growth: dict[tuple[int, str], tuple[Decimal, Decimal]] = {}
     for pos in active(state):
-        pm = terms(ms, pos.protocol)
-        borrow = pm.borrow_apy.get(USDC.symbol, Decimal(0))
-        lend = pm.lend_apy.get(pos.asset, Decimal(0))
-        new_debt = pos.debt * (1 + borrow) ** years
-        new_coll = pos.collateral * (1 + lend) ** years
+        g = growth.get((pos.protocol, pos.asset))
+        if g is None:
+            pm = terms(ms, pos.protocol)
+            borrow = pm.borrow_apy.get(USDC.symbol, Decimal(0))
+            lend = pm.lend_apy.get(pos.asset, Decimal(0))
+            g = growth[(pos.protocol, pos.asset)] = ((1 + borrow) ** years, (1 + lend) ** years)
+        new_debt = pos.debt * g[0]
+        new_coll = pos.collateral * g[1]
         pos.borrow_interest += new_debt - pos.debt
         pos.lend_yield += new_coll - pos.collateral
         pos.debt, pos.collateral = new_debt, new_coll

@@ -15,6 +15,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -37,8 +38,23 @@ def wall_clock_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+@dataclass(frozen=True)
+class _Derived:
+    """What catching up needs to know about all the accounts, rebuilt only after a change, so
+    that a request to a venue of many accounts does not walk them all."""
+
+    active: bool
+    resting: tuple[str, ...]
+    """Accounts with an open order."""
+    next_cancel_ms: int | None
+    """The earliest armed dead-man switch."""
+
+
 class HyperliquidEmulator:
-    """Thread-safe: one re-entrant lock serialises every read-modify-write of the state."""
+    """Thread-safe: one re-entrant lock serialises every read-modify-write of the state.
+
+    Every change to an account must end in ``touched()`` (``persist()`` calls it), which
+    forgets what was derived from the accounts."""
 
     def __init__(
         self,
@@ -64,10 +80,40 @@ class HyperliquidEmulator:
             # Restarted with a clock behind the saved venue (it ran fast before): move the
             # clock forward, never the venue's history backward.
             clock.advance(timedelta(milliseconds=behind))
+        self._derived: _Derived | None = None
+        # Mark prices (per asset, low and high) at which every account was checked and none
+        # was liquidatable, since the last change. Equity and maintenance are linear in the
+        # price, so an account safe at both ends is safe anywhere between them: a segment
+        # whose extremes lie inside this band cannot liquidate anyone and is not walked.
+        self._safe: tuple[dict[int, Decimal], dict[int, Decimal]] | None = None
+
+    def touched(self) -> None:
+        """Some account changed: what was derived from the accounts is stale."""
+        self._derived = None
+        self._safe = None
+
+    def _index(self) -> _Derived:
+        if self._derived is None:
+            accounts = self.state.accounts
+            cancels = [
+                a.schedule_cancel_ms for a in accounts.values() if a.schedule_cancel_ms is not None
+            ]
+            resting = tuple(
+                addr
+                for addr, a in accounts.items()
+                if any(o.status == "open" for o in a.orders.values())
+            )
+            self._derived = _Derived(
+                active=bool(resting) or any(m.open_positions(a) for a in accounts.values()),
+                resting=resting,
+                next_cancel_ms=min(cancels) if cancels else None,
+            )
+        return self._derived
 
     # ---- persistence ------------------------------------------------------------------------
 
     def persist(self) -> None:
+        self.touched()
         if self.state_file is not None:
             with self.lock:
                 st.save(self.state, self.state_file)
@@ -163,23 +209,26 @@ class HyperliquidEmulator:
             # Advancing the catch-up mark alone need not be saved: replaying an uneventful
             # stretch of a deterministic market from an older mark changes nothing.
             self.state.last_catchup_ms = now
+            if changed:
+                self.touched()
             return changed
 
     def _active(self) -> bool:
-        return any(
-            any(p.szi != 0 for p in a.positions.values())
-            or any(o.status == "open" for o in a.orders.values())
-            for a in self.state.accounts.values()
-        )
+        return self._index().active
 
     def _dead_man_switch(self) -> bool:
         wall = self.wall_ms()
+        due = self._index().next_cancel_ms
+        if due is None or wall < due:
+            return False
         fired = False
         for acct in self.state.accounts.values():
             if acct.schedule_cancel_ms is not None and wall >= acct.schedule_cancel_ms:
                 self.cancel_all(acct, "scheduledCancel", ms(self.clock.now()))
                 acct.schedule_cancel_ms = None
                 fired = True
+        if fired:
+            self.touched()
         return fired
 
     def cancel_all(self, acct: st.AccountRec, status: str, now_ms: int) -> None:
@@ -194,13 +243,41 @@ class HyperliquidEmulator:
         end = self.prices(b_ms)
         low, high = self._scaled(end, lo), self._scaled(end, hi)
         changed = self._fill_resting(low, high, b_ms)
+        if changed:
+            self.touched()
+        if self._within_safe(low, high):
+            return changed
+        liquidated = False
         for address in list(self.state.accounts):
-            changed |= self._check_liquidation(address, low, high, b_ms)
-        return changed
+            liquidated |= self._check_liquidation(address, low, high, b_ms)
+        if liquidated:
+            self.touched()
+        else:
+            self._widen_safe(low, high)
+        return changed or liquidated
+
+    def _within_safe(self, low: m.Prices, high: m.Prices) -> bool:
+        if self._safe is None:
+            return False
+        lo, hi = self._safe
+        return all(lo.get(a, v + 1) <= v for a, v in low.mark.items()) and all(
+            v <= hi.get(a, v - 1) for a, v in high.mark.items()
+        )
+
+    def _widen_safe(self, low: m.Prices, high: m.Prices) -> None:
+        if self._safe is None:
+            self._safe = (dict(low.mark), dict(high.mark))
+            return
+        lo, hi = self._safe
+        self._safe = (
+            {a: min(v, lo.get(a, v)) for a, v in low.mark.items()},
+            {a: max(v, hi.get(a, v)) for a, v in high.mark.items()},
+        )
 
     def _fill_resting(self, low: m.Prices, high: m.Prices, at_ms: int) -> bool:
         changed = False
-        for acct in self.state.accounts.values():
+        for address in self._index().resting:
+            acct = self.state.accounts[address]
             for o in sorted(acct.orders.values(), key=lambda o: o.oid):
                 if o.status != "open":
                     continue
@@ -333,6 +410,8 @@ class HyperliquidEmulator:
                     rate=hourly,
                     time_ms=hour_ms,
                 )
+        if paid:
+            self.touched()
         return paid
 
     # ---- housekeeping -----------------------------------------------------------------------
