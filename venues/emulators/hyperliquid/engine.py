@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import threading
 import time
+from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -48,6 +49,23 @@ class _Derived:
     """Accounts with an open order."""
     next_cancel_ms: int | None
     """The earliest armed dead-man switch."""
+    shorts: dict[int, list[tuple[Decimal, str]]]
+    """Per asset, accounts whose only position is a short, by liquidation price, lowest
+    first: a mark up to a price reaches exactly those below it."""
+    longs: dict[int, list[tuple[Decimal, str]]]
+    """The same for longs, by the negated liquidation price (highest price first)."""
+    always: tuple[str, ...]
+    """Accounts with several positions: their liquidation price moves with the others'
+    marks, so every segment checks them."""
+
+    def at_risk(self, low: m.Prices, high: m.Prices) -> list[str]:
+        """Accounts the segment's extremes may liquidate (a superset: the check decides)."""
+        out = list(self.always)
+        for a, rows in self.shorts.items():
+            out += [addr for _, addr in rows[: bisect_right(rows, (high.mark[a], "\uffff"))]]
+        for a, rows in self.longs.items():
+            out += [addr for _, addr in rows[: bisect_right(rows, (-low.mark[a], "\uffff"))]]
+        return out
 
 
 class HyperliquidEmulator:
@@ -81,16 +99,10 @@ class HyperliquidEmulator:
             # clock forward, never the venue's history backward.
             clock.advance(timedelta(milliseconds=behind))
         self._derived: _Derived | None = None
-        # Mark prices (per asset, low and high) at which every account was checked and none
-        # was liquidatable, since the last change. Equity and maintenance are linear in the
-        # price, so an account safe at both ends is safe anywhere between them: a segment
-        # whose extremes lie inside this band cannot liquidate anyone and is not walked.
-        self._safe: tuple[dict[int, Decimal], dict[int, Decimal]] | None = None
 
     def touched(self) -> None:
         """Some account changed: what was derived from the accounts is stale."""
         self._derived = None
-        self._safe = None
 
     def _index(self) -> _Derived:
         if self._derived is None:
@@ -103,10 +115,36 @@ class HyperliquidEmulator:
                 for addr, a in accounts.items()
                 if any(o.status == "open" for o in a.orders.values())
             )
+            shorts: dict[int, list[tuple[Decimal, str]]] = {}
+            longs: dict[int, list[tuple[Decimal, str]]] = {}
+            always: list[str] = []
+            u = self.cfg.universe
+            now = self.prices()
+            for addr, acct in accounts.items():
+                positions = m.open_positions(acct)
+                if len(positions) > 1:
+                    always.append(addr)
+                    continue
+                if not positions:
+                    continue
+                a, pos = positions[0]
+                # One position: its liquidation price depends on nothing that moves.
+                liq = m.liquidation_price(acct, a, now, u, self.default_leverage(a))
+                if liq is None:
+                    continue  # backed beyond its whole notional: no price liquidates it
+                if pos.szi < 0:
+                    shorts.setdefault(a, []).append((liq, addr))
+                else:
+                    longs.setdefault(a, []).append((-liq, addr))
+            for rows in (*shorts.values(), *longs.values()):
+                rows.sort()
             self._derived = _Derived(
                 active=bool(resting) or any(m.open_positions(a) for a in accounts.values()),
                 resting=resting,
                 next_cancel_ms=min(cancels) if cancels else None,
+                shorts=shorts,
+                longs=longs,
+                always=tuple(always),
             )
         return self._derived
 
@@ -245,34 +283,12 @@ class HyperliquidEmulator:
         changed = self._fill_resting(low, high, b_ms)
         if changed:
             self.touched()
-        if self._within_safe(low, high):
-            return changed
         liquidated = False
-        for address in list(self.state.accounts):
+        for address in self._index().at_risk(low, high):
             liquidated |= self._check_liquidation(address, low, high, b_ms)
         if liquidated:
             self.touched()
-        else:
-            self._widen_safe(low, high)
         return changed or liquidated
-
-    def _within_safe(self, low: m.Prices, high: m.Prices) -> bool:
-        if self._safe is None:
-            return False
-        lo, hi = self._safe
-        return all(lo.get(a, v + 1) <= v for a, v in low.mark.items()) and all(
-            v <= hi.get(a, v - 1) for a, v in high.mark.items()
-        )
-
-    def _widen_safe(self, low: m.Prices, high: m.Prices) -> None:
-        if self._safe is None:
-            self._safe = (dict(low.mark), dict(high.mark))
-            return
-        lo, hi = self._safe
-        self._safe = (
-            {a: min(v, lo.get(a, v)) for a, v in low.mark.items()},
-            {a: max(v, hi.get(a, v)) for a, v in high.mark.items()},
-        )
 
     def _fill_resting(self, low: m.Prices, high: m.Prices, at_ms: int) -> bool:
         changed = False
