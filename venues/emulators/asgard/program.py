@@ -155,9 +155,18 @@ def liquidate(
     plus the penalty at the price where health hit zero, and the rest goes back to the
     wallet."""
     done: list[str] = []
+    # Health is positive while debt < collateral x price x liquidation LTV: one product per
+    # protocol and asset for the dip, one multiplication per position (a venue holds many).
+    bound: dict[tuple[int, str], Decimal] = {}
     for pos in active(state):
-        rate = ms.lst_exchange_rate.get(Asset(pos.asset), Decimal(1))
-        if health(pos, ms, price=sol_low * rate) > 0:
+        if pos.debt <= 0:
+            continue
+        k = bound.get((pos.protocol, pos.asset))
+        if k is None:
+            rate = ms.lst_exchange_rate.get(Asset(pos.asset), Decimal(1))
+            k = sol_low * rate * terms(ms, pos.protocol).liquidation_ltv
+            bound[(pos.protocol, pos.asset)] = k
+        if pos.collateral > 0 and pos.debt < pos.collateral * k:
             continue
         lt = terms(ms, pos.protocol).liquidation_ltv
         p_liq = pos.debt / (pos.collateral * lt)
