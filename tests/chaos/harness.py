@@ -423,33 +423,35 @@ async def chaos_world(
         await asyncio.gather(*tasks)
 
 
-async def crash_open(world: ChaosWorld, point: KillPoint) -> Outcome:
+async def crash_open(world: ChaosWorld, point: KillPoint, asset: Asset = Asset.SOL) -> Outcome:
     """One open with the worker killed at ``point``, then restarted."""
     started = time.monotonic()
     user_id, wallets = await world.new_user()
     await world.fault(point)
-    pid, handle = await world.open(user_id)
+    pid, handle = await world.open(user_id, asset=asset)
     reached = await world.kill_at(handle, point)
     if reached:
         await world.clear_faults()
         await world.worker.start()
     result = await asyncio.wait_for(handle.result(), timeout=240)
-    out = await world.check(f"open {point.name}", user_id, wallets, pid, result)
+    out = await world.check(f"open {asset.value} {point.name}", user_id, wallets, pid, result)
     if not reached:
         out.violations.append(f"{point.name} was never reached")
     out.duration_s = time.monotonic() - started
     return out
 
 
-async def crash_close(world: ChaosWorld, point: KillPoint) -> Outcome:
+async def crash_close(world: ChaosWorld, point: KillPoint, asset: Asset = Asset.SOL) -> Outcome:
     """Open cleanly, then close with the worker killed at ``point``, then restarted."""
     started = time.monotonic()
     user_id, wallets = await world.new_user()
-    pid, handle = await world.open(user_id)
+    pid, handle = await world.open(user_id, asset=asset)
     opened = await handle.result()
     if opened.status is not PositionStatus.OPEN:
         return Outcome(
-            f"close {point.name}", opened.status.value, [f"open failed: {opened.reason}"]
+            f"close {asset.value} {point.name}",
+            opened.status.value,
+            [f"open failed: {opened.reason}"],
         )
     await world.fault(point)
     close = await world.close(user_id, pid)
@@ -458,7 +460,7 @@ async def crash_close(world: ChaosWorld, point: KillPoint) -> Outcome:
         await world.clear_faults()
         await world.worker.start()
     result = await asyncio.wait_for(close.result(), timeout=240)
-    out = await world.check(f"close {point.name}", user_id, wallets, pid, result)
+    out = await world.check(f"close {asset.value} {point.name}", user_id, wallets, pid, result)
     if result.status is PositionStatus.CLOSED and result.pnl is not None:
         p = result.pnl
         if p.funding + p.staking + p.lending + p.borrow + p.price + p.fees != p.total:

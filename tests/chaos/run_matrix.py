@@ -27,6 +27,7 @@ from basis.db import create_engine
 from basis.migrate import upgrade
 from basis.runtime import hard_exit
 from models import search
+from models.domain import Asset
 from tests.chaos.faults import COMBINED, FAULTS, fault_run
 from tests.chaos.harness import (
     BIN,
@@ -108,17 +109,18 @@ async def main(args: argparse.Namespace) -> int:
         async with chaos_world(env.client, target, url, "chaos-matrix", work) as world:
             limit = world.max_exposure
             for i in range(args.runs):
+                asset = rng.choice([Asset.SOL, Asset.JITOSOL])
                 if rng.random() < 0.5:
                     point = rng.choice(OPEN_POINTS)
-                    out = await crash_open(world, point)
+                    out = await crash_open(world, point, asset)
                 else:
                     point = rng.choice(CLOSE_POINTS)
-                    out = await crash_close(world, point)
+                    out = await crash_close(world, point, asset)
                 crash.append(out)
                 mark = "ok " if out.ok else "FAIL"
                 exposure = "-" if out.exposure_s is None else f"{out.exposure_s:.2f}s"
                 print(
-                    f"[{i + 1:>3}/{args.runs}] {mark} {out.case:<32} {out.status:<7} "
+                    f"[{i + 1:>3}/{args.runs}] {mark} {out.case:<40} {out.status:<7} "
                     f"exposure={exposure} ({out.duration_s:.1f}s)",
                     flush=True,
                 )
