@@ -336,6 +336,39 @@ def test_a_short_grown_after_a_spike_it_survived_is_liquidated_by_the_same_spike
     assert hl.http.get("/admin/health").json()["liquidations"] == 1
 
 
+def test_a_dip_between_requests_liquidates_a_long(hl: Served, market, clock) -> None:
+    poor = Account.create()
+    hl.fund(poor.address, 200)
+    ex = Exchange(poor, hl.base_url)
+    ex.update_leverage(10, "SOL")
+    _status(ex.order("SOL", True, 15, 100.5, IOC))
+    liq = Decimal(
+        ex.info.user_state(poor.address)["assetPositions"][0]["position"]["liquidationPx"]
+    )
+    assert 85 < liq < 100
+    market.set_price(clock.now() + timedelta(minutes=1), liq - 2)
+    market.set_price(clock.now() + timedelta(minutes=2), Decimal(100))
+    clock.advance(timedelta(minutes=3))
+    assert ex.info.user_state(poor.address)["assetPositions"] == []
+    assert ex.info.user_fills(poor.address)[0]["dir"] == "Close Long"
+
+
+def test_an_account_with_two_shorts_is_liquidated_by_a_spike(hl: Served, market, clock) -> None:
+    poor = Account.create()
+    hl.fund(poor.address, 200)
+    ex = Exchange(poor, hl.base_url)
+    for coin in ("SOL", "BTC"):
+        ex.update_leverage(10, coin)
+    _status(ex.order("SOL", False, 12, 99.5, IOC))
+    btc = Decimal(ex.info.all_mids()["BTC"])
+    _status(ex.order("BTC", False, 0.002, float(btc * Decimal("0.99")), IOC))
+    assert len(ex.info.user_state(poor.address)["assetPositions"]) == 2
+    market.set_price(clock.now() + timedelta(minutes=1), Decimal(115))
+    market.set_price(clock.now() + timedelta(minutes=2), Decimal(100))
+    clock.advance(timedelta(minutes=3))
+    assert ex.info.user_state(poor.address)["assetPositions"] == []
+
+
 # ---- accounts, agents, dead-man switch ------------------------------------------------------
 
 

@@ -39,6 +39,10 @@ def wall_clock_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+def _price(row: tuple[Decimal, str]) -> Decimal:
+    return row[0]
+
+
 @dataclass(frozen=True)
 class _Derived:
     """What catching up needs to know about all the accounts, rebuilt only after a change, so
@@ -62,9 +66,9 @@ class _Derived:
         """Accounts the segment's extremes may liquidate (a superset: the check decides)."""
         out = list(self.always)
         for a, rows in self.shorts.items():
-            out += [addr for _, addr in rows[: bisect_right(rows, (high.mark[a], "\uffff"))]]
+            out += [addr for _, addr in rows[: bisect_right(rows, high.mark[a], key=_price)]]
         for a, rows in self.longs.items():
-            out += [addr for _, addr in rows[: bisect_right(rows, (-low.mark[a], "\uffff"))]]
+            out += [addr for _, addr in rows[: bisect_right(rows, -low.mark[a], key=_price)]]
         return out
 
 
