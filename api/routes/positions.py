@@ -25,7 +25,7 @@ async def list_positions(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[PositionPublic]:
     rows = await positions.list_for(session, user.id, status_, limit)
-    return [await positions.public(session, r) for r in rows]
+    return await positions.public_many(session, rows)
 
 
 @router.post(

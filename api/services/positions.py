@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -37,7 +38,20 @@ async def get(session: AsyncSession, user_id: uuid.UUID, position_id: uuid.UUID)
 
 
 async def public(session: AsyncSession, row: Position) -> PositionPublic:
-    legs = (await session.exec(select(Leg).where(Leg.position_id == row.id))).all()
+    return (await public_many(session, [row]))[0]
+
+
+async def public_many(session: AsyncSession, rows: Sequence[Position]) -> list[PositionPublic]:
+    """The positions as the API shows them; their legs are read in one query, not one per
+    position."""
+    legs: dict[uuid.UUID, list[Leg]] = {row.id: [] for row in rows}
+    if legs:
+        for leg in await session.exec(select(Leg).where(col(Leg.position_id).in_(legs))):
+            legs[leg.position_id].append(leg)
+    return [_public(row, legs[row.id]) for row in rows]
+
+
+def _public(row: Position, legs: list[Leg]) -> PositionPublic:
     pnl = None
     if row.realised_pnl_usd is not None:
         pnl = PnlPublic(
