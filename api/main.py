@@ -6,6 +6,7 @@ import logging
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -128,3 +129,27 @@ def create_app(
         )
     app.add_middleware(RequestContextMiddleware)
     return app
+
+
+def serve(app: Any, host: str, port: int) -> None:
+    """Serve ``app`` the way production does (``basis api``), until a signal stops it."""
+    import gc
+
+    import uvicorn
+
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        lifespan="on",
+        proxy_headers=True,
+        server_header=False,
+    )
+    # What start-up built (the app, its routes and models, the imported libraries) lives as
+    # long as the process: freeze it out of the collector's generations, so that a full
+    # collection under load walks only what requests allocate. Measured with
+    # bench/api_read.py: full-collection pauses of 115-300 ms fell to 10-35 ms.
+    gc.collect()
+    gc.freeze()
+    uvicorn.Server(config).run()

@@ -150,26 +150,13 @@ def api(
     port: Annotated[int | None, typer.Option(help="Port (default: api.port).")] = None,
 ) -> int:
     """Serve the HTTP API."""
-    import uvicorn
-
-    from api.main import create_app
+    from api.main import create_app, serve
 
     settings = settings_or_fail()
     _configure_logging(settings, "api")
     h, p = host or settings.api.host, port or settings.api.port
     check_ports([PortClaim(h, p, "API", "BASIS_API__PORT")])
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings),
-            host=h,
-            port=p,
-            log_config=None,
-            lifespan="on",
-            proxy_headers=True,
-            server_header=False,
-        )
-    )
-    server.run()
+    serve(create_app(settings), h, p)
     return 0
 
 

@@ -42,7 +42,6 @@ import os
 import platform
 import random
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -60,12 +59,14 @@ import uvicorn
 from fastapi import FastAPI
 
 from api.main import create_app
+from api.main import serve as serve_app
 from api.security.codes import CapturingCodeSender
 from basis.clock import utc_now
 from basis.config import Settings, load_settings
 from basis.db import create_engine, session_factory
 from basis.logging import configure_logging
 from basis.migrate import upgrade
+from basis.ports import free_port
 from basis.stack import die_with_parent
 from models.domain import Asset, IntentStatus, LegSide, LegStatus, PositionStatus, Protocol, Venue
 from models.tables import Intent, Leg, Position
@@ -115,23 +116,7 @@ def serve(kind: str, port: int, database_url: str) -> None:
     else:
         configure_logging("bare", "INFO", "json")
         app = bare_app()
-    config = uvicorn.Config(
-        app,
-        host=HOST,
-        port=port,
-        log_config=None,
-        lifespan="on",
-        proxy_headers=True,
-        server_header=False,
-    )
-    uvicorn.Server(config).run()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        port: int = s.getsockname()[1]
-        return port
+    serve_app(app, HOST, port)
 
 
 class Server:
