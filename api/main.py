@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -133,8 +134,6 @@ def create_app(
 
 def serve(app: Any, host: str, port: int) -> None:
     """Serve ``app`` the way production does (``basis api``), until a signal stops it."""
-    import gc
-
     import uvicorn
 
     config = uvicorn.Config(
