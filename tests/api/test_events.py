@@ -43,8 +43,15 @@ async def stream_while(
 ) -> tuple[httpx.Response, list[dict[str, Any]]]:
     env.settings.api.events.max_stream_seconds = seconds
     env.settings.api.events.poll_seconds = 0.05
+    before = sum(env.app.state.streams.values())
     task = asyncio.create_task(env.api.get(f"{V1}/events", headers=headers))
-    await asyncio.sleep(0.3)
+    # Act once the stream is open on the server (a fixed pause loses the race on a loaded
+    # machine), then give it a few polls to settle.
+    for _ in range(200):
+        if sum(env.app.state.streams.values()) > before or task.done():
+            break
+        await asyncio.sleep(0.02)
+    await asyncio.sleep(0.2)
     if act is not None:
         await act()
     r = await task
