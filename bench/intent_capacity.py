@@ -32,7 +32,7 @@ from typing import Any
 
 from basis.db import create_engine, session_factory
 from basis.runtime import hard_exit
-from bench.world import POSTGRES_ADMIN, bench_world, cpu_seconds
+from bench.world import bench_world, cpu_seconds, database_options, postgres_admin
 from models.domain import Asset
 from models.messages import ScanReport
 from models.tables import Intent, User
@@ -105,7 +105,7 @@ def _kind(world: ChaosWorld) -> str:
 
 
 async def main(args: argparse.Namespace) -> int:
-    async with bench_world(postgres_admin=args.postgres) as world:
+    async with bench_world(postgres_admin=postgres_admin(args)) as world:
         t0 = time.monotonic()
         users = await seed(world, args.intents, args.per_user, args.seed)
         print(
@@ -157,9 +157,6 @@ if __name__ == "__main__":
     ap.add_argument("--per-user", type=int, default=4, help="pending intents per user")
     ap.add_argument("--cycles", type=int, default=3)
     ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--postgres", default=POSTGRES_ADMIN, help="admin URL of a Postgres server")
-    ap.add_argument("--sqlite", action="store_true", help="a SQLite file instead of Postgres")
+    database_options(ap)
     a = ap.parse_args()
-    if a.sqlite:
-        a.postgres = None
     hard_exit(asyncio.run(main(a)))

@@ -32,7 +32,7 @@ from sqlmodel import select
 
 from basis.db import create_engine, session_factory
 from basis.runtime import hard_exit
-from bench.world import POSTGRES_ADMIN, bench_world, cpu_seconds
+from bench.world import bench_world, cpu_seconds, database_options, postgres_admin
 from models.domain import Asset, Chain, LegSide, PositionStatus
 from models.messages import MonitorReport
 from models.tables import Leg, Position, User, Wallet
@@ -157,7 +157,7 @@ def _worker_errors(world: ChaosWorld) -> str:
 
 
 async def main(args: argparse.Namespace) -> int:
-    async with bench_world(postgres_admin=args.postgres) as world:
+    async with bench_world(postgres_admin=postgres_admin(args)) as world:
         templates = await open_templates(world)
         t0 = time.monotonic()
         users = await clone(world, templates, args.positions - len(templates), args.per_user)
@@ -204,9 +204,6 @@ if __name__ == "__main__":
     ap.add_argument("--positions", type=int, default=10_000)
     ap.add_argument("--per-user", type=int, default=1, help="positions per user (default 1)")
     ap.add_argument("--cycles", type=int, default=3)
-    ap.add_argument("--postgres", default=POSTGRES_ADMIN, help="admin URL of a Postgres server")
-    ap.add_argument("--sqlite", action="store_true", help="a SQLite file instead of Postgres")
+    database_options(ap)
     a = ap.parse_args()
-    if a.sqlite:
-        a.postgres = None
     hard_exit(asyncio.run(main(a)))

@@ -36,7 +36,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle
 
 from basis.runtime import hard_exit
-from bench.world import POSTGRES_ADMIN, VenueTimer, bench_world, pct
+from bench.world import VenueTimer, bench_world, database_options, pct, postgres_admin
 from models.domain import Asset, PositionStatus
 from tests.chaos.harness import ChaosWorld
 
@@ -105,7 +105,7 @@ async def main(args: argparse.Namespace) -> int:
     timer = VenueTimer()
     settings = [tuple(int(x) for x in s.split(":")) for s in args.latency.split(",")]
     assets = [Asset.SOL, Asset.JITOSOL]
-    async with bench_world(postgres_admin=args.postgres, wrap=timer.wrap) as world:
+    async with bench_world(postgres_admin=postgres_admin(args), wrap=timer.wrap) as world:
         print(
             f"open_exposure: {args.opens} sequential opens + a burst of {args.burst} per setting;"
             f" exposure limit {world.max_exposure:.0f} s; database "
@@ -147,9 +147,6 @@ if __name__ == "__main__":
         default="0:0,50:100",
         help="venue latencies HL_MS:ASGARD_MS, comma-separated (default 0:0,50:100)",
     )
-    ap.add_argument("--postgres", default=POSTGRES_ADMIN, help="admin URL of a Postgres server")
-    ap.add_argument("--sqlite", action="store_true", help="a SQLite file instead of Postgres")
+    database_options(ap)
     a = ap.parse_args()
-    if a.sqlite:
-        a.postgres = None
     hard_exit(asyncio.run(main(a)))

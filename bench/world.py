@@ -8,7 +8,7 @@ harness proves, with the same worker command and the same venue clients.
 
 from __future__ import annotations
 
-import asyncio
+import argparse
 import os
 import shutil
 import sys
@@ -19,23 +19,15 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-import httpx
-import uvicorn
 from starlette.types import ASGIApp, Receive, Scope, Send
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from basis.config import load_settings
 from basis.db import create_engine
-from basis.engine import engine_config
 from basis.migrate import upgrade
-from basis.ports import free_port
 from models import search
-from tests.chaos.harness import ChaosWorld, WorkerProcess
-from venues.emulators.combined import _QuietServer, build
-from venues.hyperliquid.venue import HyperliquidVenue
+from tests.chaos.harness import ChaosWorld, chaos_world
 
 BIN = Path(sys.executable).parent
 POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -121,7 +113,6 @@ async def bench_world(
     *,
     postgres_admin: str | None = POSTGRES_ADMIN,
     wrap: Callable[[ASGIApp], ASGIApp] | None = None,
-    worker_env: dict[str, str] | None = None,
 ) -> AsyncIterator[ChaosWorld]:
     work = Path(tempfile.mkdtemp(prefix="basis-bench-"))
     env = await WorkflowEnvironment.start_local(
@@ -132,9 +123,11 @@ async def bench_world(
         dev_server_log_level="error",
     )
     try:
+        target = env.client.service_client.config.target_host
+        queue = f"bench-{uuid.uuid4().hex[:6]}"
         async with (
             scratch_database(postgres_admin) as db_url,
-            _world(env, db_url, work, wrap, worker_env or {}) as world,
+            chaos_world(env.client, target, db_url, queue, work, wrap=wrap) as world,
         ):
             yield world
     finally:
@@ -142,77 +135,14 @@ async def bench_world(
         shutil.rmtree(work, ignore_errors=True)
 
 
-@asynccontextmanager
-async def _world(
-    env: WorkflowEnvironment,
-    db_url: str,
-    work: Path,
-    wrap: Callable[[ASGIApp], ASGIApp] | None,
-    worker_env: dict[str, str],
-) -> AsyncIterator[ChaosWorld]:
-    client = env.client
-    target = client.service_client.config.target_host
-    venues = build(scenario="calm", seed=11, speed=1.0, state_dir=None)
-    hl_port, asgard_port = free_port(), free_port()
-    apps: list[tuple[Any, int]] = [(venues.hyperliquid, hl_port), (venues.asgard, asgard_port)]
-    servers = [
-        _QuietServer(
-            uvicorn.Config(
-                wrap(app) if wrap else app,
-                host="127.0.0.1",
-                port=port,
-                log_config=None,
-                lifespan="off",
-                backlog=4096,
-            )
-        )
-        for app, port in apps
-    ]
-    tasks = [asyncio.create_task(s.serve()) for s in servers]
-    while not all(s.started for s in servers):  # noqa: ASYNC110 - uvicorn has no event
-        await asyncio.sleep(0.02)
-    queue = f"bench-{uuid.uuid4().hex[:6]}"
-    env_vars = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("BASIS_")},
-        "BASIS_DATABASE_URL": db_url,
-        "BASIS_STATE_DIR": str(work),
-        "BASIS_TEMPORAL__ADDRESS": target,
-        "BASIS_TEMPORAL__NAMESPACE": client.namespace,
-        "BASIS_TEMPORAL__TASK_QUEUE": queue,
-        "BASIS_TEMPORAL__VENUE_TASK_QUEUE": f"{queue}-venues",
-        "BASIS_TEMPORAL__SCHEDULES": "false",
-        "BASIS_EMULATORS__HYPERLIQUID_PORT": str(hl_port),
-        "BASIS_EMULATORS__ASGARD_PORT": str(asgard_port),
-        "BASIS_LOG_LEVEL": "INFO",  # the harness waits for "worker started"
-        **worker_env,
-    }
-    settings = load_settings(database_url=db_url)
-    settings.emulators.hyperliquid_port, settings.emulators.asgard_port = hl_port, asgard_port
-    settings.venues.hyperliquid_url = f"http://127.0.0.1:{hl_port}"
-    settings.temporal.task_queue = queue
-    settings.temporal.venue_task_queue = f"{queue}-venues"
-    worker = WorkerProcess(env_vars, work / "worker.log")
-    try:
-        await worker.start()
-        async with (
-            httpx.AsyncClient(base_url=f"http://127.0.0.1:{hl_port}", timeout=60) as hl_admin,
-            httpx.AsyncClient(base_url=f"http://127.0.0.1:{asgard_port}", timeout=60) as asg,
-        ):
-            yield ChaosWorld(
-                client=client,
-                settings=settings,
-                venues=venues,
-                worker=worker,
-                cfg=engine_config(settings),
-                hl_admin=hl_admin,
-                asgard_admin=asg,
-                hyperliquid=await HyperliquidVenue.connect(f"http://127.0.0.1:{hl_port}"),
-            )
-    finally:
-        worker.stop()
-        for s in servers:
-            s.should_exit = True
-        await asyncio.gather(*tasks)
+def database_options(ap: argparse.ArgumentParser) -> None:
+    ap.add_argument("--postgres", default=POSTGRES_ADMIN, help="admin URL of a Postgres server")
+    ap.add_argument("--sqlite", action="store_true", help="a SQLite file instead of Postgres")
+
+
+def postgres_admin(args: argparse.Namespace) -> str | None:
+    """The Postgres admin URL the options chose, or None for SQLite."""
+    return None if args.sqlite else str(args.postgres)
 
 
 def cpu_seconds(pid: int) -> float:

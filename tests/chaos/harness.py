@@ -20,7 +20,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -30,6 +30,7 @@ from typing import Any, Literal
 import httpx
 import uvicorn
 from sqlmodel import select
+from starlette.types import ASGIApp
 from temporalio.api.enums.v1 import EventType, PendingActivityState
 from temporalio.client import Client, WorkflowHandle
 
@@ -368,13 +369,28 @@ async def _completed(handle: WorkflowHandle[Any, Any], activity_name: str) -> bo
 
 @asynccontextmanager
 async def chaos_world(
-    client: Client, temporal_target: str, db_url: str, task_queue: str, workdir: Path
+    client: Client,
+    temporal_target: str,
+    db_url: str,
+    task_queue: str,
+    workdir: Path,
+    *,
+    wrap: Callable[[ASGIApp], ASGIApp] | None = None,
 ) -> AsyncIterator[ChaosWorld]:
+    """The emulators served from this process, ``basis worker`` as a child. ``wrap`` wraps
+    each emulator's ASGI app (the benchmarks time the venue requests with it)."""
     venues = build(scenario="calm", seed=11, speed=1.0, state_dir=None)
     hl_port, asgard_port = free_port(), free_port()
     servers = [
         _QuietServer(
-            uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="off")
+            uvicorn.Config(
+                wrap(app) if wrap else app,
+                host="127.0.0.1",
+                port=port,
+                log_config=None,
+                lifespan="off",
+                backlog=4096,  # the monitor benchmark opens hundreds of connections at once
+            )
         )
         for app, port in ((venues.hyperliquid, hl_port), (venues.asgard, asgard_port))
     ]
@@ -400,8 +416,8 @@ async def chaos_world(
     settings.temporal.task_queue = task_queue
     settings.temporal.venue_task_queue = f"{task_queue}-venues"
     worker = WorkerProcess(env, workdir / "worker.log")
-    await worker.start()
     try:
+        await worker.start()
         async with (
             httpx.AsyncClient(base_url=f"http://127.0.0.1:{hl_port}", timeout=30) as hl_admin,
             httpx.AsyncClient(base_url=f"http://127.0.0.1:{asgard_port}", timeout=30) as asg,
