@@ -25,14 +25,13 @@ import asyncio
 import os
 import random
 import time
-import uuid
 from collections import Counter
 from decimal import Decimal
 from typing import Any
 
 from basis.db import create_engine, session_factory
 from basis.runtime import hard_exit
-from bench.world import bench_world, cpu_seconds, database_options, postgres_admin
+from bench.world import bench_world, database_options, postgres_admin, timed_cycle
 from models.domain import Asset
 from models.messages import ScanReport
 from models.tables import Intent, User
@@ -113,8 +112,6 @@ async def main(args: argparse.Namespace) -> int:
             f" {time.monotonic() - t0:.0f} s); database {_kind(world)};"
             f" cores {len(os.sched_getaffinity(0))}"
         )
-        assert world.worker.proc is not None
-        pid = world.worker.proc.pid
         print(
             f"{'cycle':>5} {'wall s':>7} {'activity s':>10} {'evaluated':>10} {'woken':>6}"
             f" {'worker cpu s':>13} {'emulators cpu s':>16} {'per 60 s':>9}"
@@ -122,22 +119,15 @@ async def main(args: argparse.Namespace) -> int:
         worst: float | None = None
         reasons: Counter[str] = Counter()
         for i in range(args.cycles):
-            w0, e0, started = cpu_seconds(pid), time.process_time(), time.monotonic()
-            report: ScanReport = await world.client.execute_workflow(
-                IntentScanWorkflow.run,
-                world.cfg,
-                id=f"scan-bench-{i}-{uuid.uuid4().hex[:6]}",
-                task_queue=world.cfg.engine_queue,
-            )
-            wall = time.monotonic() - started
-            per_60 = report.evaluated * 60 / wall
+            c = await timed_cycle(world, IntentScanWorkflow.run, f"scan-bench-{i}")
+            report: ScanReport = c.report
+            per_60 = report.evaluated * 60 / c.wall_s
             worst = per_60 if worst is None else min(worst, per_60)
             reasons = Counter(report.skipped)
             print(
-                f"{i + 1:>5} {wall:>7.1f} {report.duration_ms / 1000:>10.1f}"
+                f"{i + 1:>5} {c.wall_s:>7.1f} {report.duration_ms / 1000:>10.1f}"
                 f" {report.evaluated:>10} {report.woken:>6}"
-                f" {cpu_seconds(pid) - w0:>13.1f} {time.process_time() - e0:>16.1f}"
-                f" {per_60:>9.0f}"
+                f" {c.worker_cpu_s:>13.1f} {c.emulators_cpu_s:>16.1f} {per_60:>9.0f}"
             )
             if report.evaluated != args.intents:
                 print(f"  not every intent was evaluated: {report.evaluated}")

@@ -32,7 +32,7 @@ from sqlmodel import select
 
 from basis.db import create_engine, session_factory
 from basis.runtime import hard_exit
-from bench.world import bench_world, cpu_seconds, database_options, postgres_admin
+from bench.world import bench_world, database_options, postgres_admin, timed_cycle
 from models.domain import Asset, Chain, LegSide, PositionStatus
 from models.messages import MonitorReport
 from models.tables import Leg, Position, User, Wallet
@@ -167,29 +167,20 @@ async def main(args: argparse.Namespace) -> int:
             f" (seeded in {time.monotonic() - t0:.0f} s); database"
             f" {world.settings.database_url.split(':')[0]}; cores {len(os.sched_getaffinity(0))}"
         )
-        assert world.worker.proc is not None
-        worker_pid = world.worker.proc.pid
         print(
             f"{'cycle':>5} {'wall s':>8} {'evaluated':>10} {'errors':>7} {'exits':>6}"
             f" {'rebal':>6} {'worker cpu s':>13} {'emulators cpu s':>16} {'per 30 s':>10}"
         )
         worst = None
         for i in range(args.cycles):
-            w0, e0, started = cpu_seconds(worker_pid), time.process_time(), time.monotonic()
-            report: MonitorReport = await world.client.execute_workflow(
-                MonitorCycleWorkflow.run,
-                world.cfg,
-                id=f"monitor-bench-{i}-{uuid.uuid4().hex[:6]}",
-                task_queue=world.cfg.engine_queue,
-            )
-            wall = time.monotonic() - started
-            per_30 = report.evaluated * 30 / wall
+            c = await timed_cycle(world, MonitorCycleWorkflow.run, f"monitor-bench-{i}")
+            report: MonitorReport = c.report
+            per_30 = report.evaluated * 30 / c.wall_s
             worst = per_30 if worst is None else min(worst, per_30)
             print(
-                f"{i + 1:>5} {wall:>8.1f} {report.evaluated:>10} {report.errors:>7}"
+                f"{i + 1:>5} {c.wall_s:>8.1f} {report.evaluated:>10} {report.errors:>7}"
                 f" {report.exits_started:>6} {report.rebalances:>6}"
-                f" {cpu_seconds(worker_pid) - w0:>13.1f} {time.process_time() - e0:>16.1f}"
-                f" {per_30:>10.0f}"
+                f" {c.worker_cpu_s:>13.1f} {c.emulators_cpu_s:>16.1f} {per_30:>10.0f}"
             )
             if report.evaluated != total or report.errors:
                 print(f"  not every position was evaluated: {report}")

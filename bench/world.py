@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -143,6 +144,34 @@ def database_options(ap: argparse.ArgumentParser) -> None:
 def postgres_admin(args: argparse.Namespace) -> str | None:
     """The Postgres admin URL the options chose, or None for SQLite."""
     return None if args.sqlite else str(args.postgres)
+
+
+@dataclass
+class Cycle:
+    """One cycle workflow run through the worker, with what it cost."""
+
+    report: Any
+    wall_s: float
+    worker_cpu_s: float
+    emulators_cpu_s: float
+    """This process's CPU: the emulators (and the little the driver itself uses)."""
+
+
+async def timed_cycle(world: ChaosWorld, run: Any, name: str) -> Cycle:
+    """Run a cycle workflow (``MonitorCycleWorkflow.run``, ``IntentScanWorkflow.run``) as its
+    schedule would, and time it."""
+    assert world.worker.proc is not None
+    pid = world.worker.proc.pid
+    w0, e0, started = cpu_seconds(pid), time.process_time(), time.monotonic()
+    report = await world.client.execute_workflow(
+        run, world.cfg, id=f"{name}-{uuid.uuid4().hex[:8]}", task_queue=world.cfg.engine_queue
+    )
+    return Cycle(
+        report=report,
+        wall_s=time.monotonic() - started,
+        worker_cpu_s=cpu_seconds(pid) - w0,
+        emulators_cpu_s=time.process_time() - e0,
+    )
 
 
 def cpu_seconds(pid: int) -> float:

@@ -5,11 +5,9 @@ The full randomised matrix: `python -m tests.chaos.run_matrix`."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from temporalio.testing import WorkflowEnvironment
 
 from tests.chaos.harness import (
     CLOSE_POINTS,
@@ -22,23 +20,6 @@ from tests.chaos.harness import (
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-
-
-@pytest.fixture(scope="module")
-async def world(
-    temporal_env: WorkflowEnvironment, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[ChaosWorld]:
-    from basis.db import create_engine
-    from basis.migrate import upgrade
-
-    workdir = tmp_path_factory.mktemp("chaos")
-    url = f"sqlite+aiosqlite:///{workdir / 'basis.db'}"
-    engine = create_engine(url)
-    await upgrade(engine)
-    await engine.dispose()
-    target = temporal_env.client.service_client.config.target_host
-    async with chaos_world(temporal_env.client, target, url, "chaos", Path(workdir)) as w:
-        yield w
 
 
 # `make test` runs the points where a crash is most dangerous (the venue acted, the worker did

@@ -4,14 +4,10 @@ alone and combined, during an open and during a close. The full matrix:
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
-from temporalio.testing import WorkflowEnvironment
 
 from tests.chaos.faults import BY_NAME, COMBINED, Fault, fault_run
-from tests.chaos.harness import ChaosWorld, chaos_world
+from tests.chaos.harness import ChaosWorld
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -26,23 +22,6 @@ SMOKE = [
     COMBINED[0],
     COMBINED[3],
 ]
-
-
-@pytest.fixture(scope="module")
-async def world(
-    temporal_env: WorkflowEnvironment, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[ChaosWorld]:
-    from basis.db import create_engine
-    from basis.migrate import upgrade
-
-    workdir = tmp_path_factory.mktemp("faults")
-    url = f"sqlite+aiosqlite:///{workdir / 'basis.db'}"
-    engine = create_engine(url)
-    await upgrade(engine)
-    await engine.dispose()
-    target = temporal_env.client.service_client.config.target_host
-    async with chaos_world(temporal_env.client, target, url, "faults", Path(workdir)) as w:
-        yield w
 
 
 @pytest.mark.parametrize("fault", SMOKE, ids=lambda f: f.name)
