@@ -150,7 +150,7 @@ def engine_activities(deps: WorkerDeps, client: Client | None = None) -> list[An
         temporal=client,
         engine=engine_config(deps.settings),
     )
-    ledger = LedgerActivities(sessions, clock=deps.clock)
+    ledger = LedgerActivities(sessions, risk=deps.settings.risk, clock=deps.clock)
     return [
         control.apply_control_change,
         control.read_control_states,
@@ -182,6 +182,7 @@ def venue_activities(deps: WorkerDeps, client: Client) -> list[Any]:
         store=SqlSubmissionStore(deps.engine),
         wallets=wallets,
         market=v.market,
+        sessions=sessions,
         clock=deps.clock,
     )
     entry = EntryActivities(

@@ -14,6 +14,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
 
+from activities.guard import Guard, Refusal
 from basis.clock import Clock, utc_now
 from models.domain import (
     IntentStatus,
@@ -31,6 +32,7 @@ from models.messages import (
     OpenPositionInput,
     RebalanceResult,
 )
+from models.risk import RiskParams
 from models.tables import AuditEvent, Fill, Intent, Leg, Position
 
 
@@ -44,9 +46,16 @@ def _order_side(fill: LegFill) -> OrderSide:
 
 
 class LedgerActivities:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock = utc_now):
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        risk: RiskParams,
+        clock: Clock = utc_now,
+    ):
         self._sessions = sessions
         self._clock = clock
+        self._guard = Guard(sessions, risk, clock)
 
     # ---- helpers ---------------------------------------------------------------------------
 
@@ -85,19 +94,28 @@ class LedgerActivities:
 
     @activity.defn(name="create_position")
     async def create_position(self, inp: OpenPositionInput) -> None:
-        """The position and its two pending legs, once."""
+        """The position and its two pending legs, once, on the terms of the intent it
+        executes: refused (non-retryably, audited) unless that intent is the named user's and
+        is executing this position with these terms within every limit."""
         now = self._clock()
         try:
             async with self._sessions() as s, s.begin():
-                if await s.get(Position, inp.position_id) is not None:
+                intent = await self._guard.verify_open(s, inp)
+                existing = await s.get(Position, inp.position_id)
+                if existing is not None:
+                    if existing.user_id != intent.user_id or existing.intent_id != intent.id:
+                        raise Refusal(
+                            f"position {inp.position_id} exists for another intent",
+                            existing.user_id,
+                        )
                     return
                 p = Position(
                     id=inp.position_id,
-                    user_id=inp.user_id,
-                    intent_id=inp.intent_id,
-                    asset=inp.asset,
-                    leverage=inp.leverage,
-                    capital_usd=inp.capital_usd,
+                    user_id=intent.user_id,
+                    intent_id=intent.id,
+                    asset=intent.asset,
+                    leverage=intent.leverage,
+                    capital_usd=intent.capital_usd,
                     status=PositionStatus.OPENING,
                     created_at=now,
                     updated_at=now,
@@ -109,8 +127,8 @@ class LedgerActivities:
                         position_id=p.id,
                         venue=Venue.ASGARD,
                         side=LegSide.LONG,
-                        instrument=inp.asset.value,
-                        leverage=inp.leverage,
+                        instrument=p.asset.value,
+                        leverage=p.leverage,
                         updated_at=now,
                     )
                 )
@@ -120,7 +138,7 @@ class LedgerActivities:
                         venue=Venue.HYPERLIQUID,
                         side=LegSide.SHORT,
                         instrument="SOL-PERP",
-                        leverage=inp.leverage,
+                        leverage=p.leverage,
                         updated_at=now,
                     )
                 )
@@ -129,13 +147,16 @@ class LedgerActivities:
                     p,
                     "position_opening",
                     {
-                        "asset": inp.asset.value,
-                        "leverage": inp.leverage,
-                        "capital": inp.capital_usd,
+                        "asset": p.asset.value,
+                        "leverage": p.leverage,
+                        "capital": p.capital_usd,
+                        "intent_id": str(intent.id),
                     },
                 )
         except IntegrityError:
             return  # created concurrently by a retry of this very activity
+        except Refusal as refusal:
+            await self._guard.refuse_open(inp, refusal)
 
     @activity.defn(name="record_leg_fills")
     async def record_leg_fills(self, position_id: uuid.UUID, fills: list[LegFill]) -> None:

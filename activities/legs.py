@@ -14,10 +14,22 @@ import uuid
 from decimal import Decimal
 
 from solders.pubkey import Pubkey
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.errors import venue_call
+from activities.guard import (
+    GROWING,
+    LIVE,
+    OPEN,
+    OPENING,
+    Guard,
+    reduce_problem,
+    short_room,
+    venue_leverage,
+)
 from activities.market import COIN, MarketObserver
 from basis.clock import Clock, utc_now
 from basis.config import Settings
@@ -77,9 +89,12 @@ class LegActivities:
         store: SubmissionStore,
         wallets: WalletProvider,
         market: MarketObserver,
+        sessions: async_sessionmaker[AsyncSession],
         policy: SubmitPolicy | None = None,
         clock: Clock = utc_now,
     ) -> None:
+        # Inputs are checked against the database before anything is signed (activities.guard).
+        self._guard = Guard(sessions, settings.risk, clock)
         self._policy = policy or SubmitPolicy()
         self._settings = settings
         self._hl = hyperliquid
@@ -112,8 +127,31 @@ class LegActivities:
     # ---- Hyperliquid ---------------------------------------------------------------------
 
     @activity.defn(name="set_leverage")
-    async def set_leverage(self, user_id: uuid.UUID, leverage: int) -> None:
-        """Isolated integer leverage on SOL-PERP (idempotent on the venue)."""
+    async def set_leverage(
+        self, user_id: uuid.UUID, leverage: int, position_id: uuid.UUID | None = None
+    ) -> None:
+        """Isolated integer leverage on SOL-PERP (idempotent on the venue), for a position
+        being opened: at most the position's own leverage, rounded up to the venue's integer."""
+        if position_id is None:
+            await self._guard.refuse(
+                "set_leverage",
+                "set_leverage names no position",
+                claimed_user=user_id,
+                owner=None,
+                entity_type="user",
+                entity_id=str(user_id),
+                details={"leverage": leverage},
+            )
+        p, _ = await self._guard.position(
+            "set_leverage", position_id, user_id, statuses=OPENING, details={"leverage": leverage}
+        )
+        if Decimal(leverage) > venue_leverage(p.leverage):
+            await self._guard.check(
+                "set_leverage",
+                p,
+                user_id,
+                f"leverage {leverage} above the position's {p.leverage}",
+            )
         async with venue_call():
             client = await self._hl_client(user_id)
             await client.update_leverage(COIN, leverage, cross=False)
@@ -122,6 +160,7 @@ class LegActivities:
     async def place_hedge(self, req: HedgeRequest) -> LegFill:
         """One IOC order: sell to open the short, or buy reduce-only to close it. An order that
         finds nothing to match inside its limit is a fill of size 0, not an error."""
+        await self._check_hedge(req)
         cloid = hedge_cloid(req.position_id, req.attempt, req.reduce_only)
         async with venue_call():
             client = await self._hl_client(req.user_id)
@@ -138,6 +177,41 @@ class LegActivities:
             except IocNotFilled:
                 return self._hedge_fill(cloid, req.reduce_only, None, client.address)
             return self._hedge_fill(cloid, req.reduce_only, result, client.address)
+
+    async def _check_hedge(self, req: HedgeRequest) -> None:
+        """A sell grows the short of a position opening or open, up to what its capital at its
+        leverage can hedge; a reduce-only buy takes back at most the short the database holds."""
+        details = {"size": req.size, "reduce_only": req.reduce_only, "attempt": req.attempt}
+        if req.reduce_only:
+            p, legs = await self._guard.position(
+                "place_hedge", req.position_id, req.user_id, statuses=LIVE, details=details
+            )
+            await self._guard.check(
+                "place_hedge", p, req.user_id, reduce_problem(legs, req.size), details
+            )
+            return
+        p, legs = await self._guard.position(
+            "place_hedge",
+            req.position_id,
+            req.user_id,
+            statuses=GROWING,
+            details=details,
+        )
+        short = legs.get(LegSide.SHORT)
+        price = req.reference_price
+        if price <= 0 and short is not None and short.entry_price:
+            price = short.entry_price  # the SOL the long holds was priced at the open
+        if price <= 0:
+            price = (await self._market.snapshot()).sol_price
+        room = short_room(p, legs, price)
+        if req.size > room:
+            await self._guard.check(
+                "place_hedge",
+                p,
+                req.user_id,
+                f"sell {req.size} SOL: the position's capital hedges at most {room:.4f} more",
+                details,
+            )
 
     @activity.defn(name="hedge_fill")
     async def hedge_fill(self, q: HedgeFillQuery) -> LegFill:
@@ -185,10 +259,23 @@ class LegActivities:
         )
 
     @activity.defn(name="add_short_margin")
-    async def add_short_margin(self, user_id: uuid.UUID, amount: Decimal) -> Decimal:
+    async def add_short_margin(
+        self, user_id: uuid.UUID, amount: Decimal, position_id: uuid.UUID | None = None
+    ) -> Decimal:
         """Move up to ``amount`` USDC of the account's free balance into the SOL position's
         isolated margin. Returns what was added. Not idempotent on the venue: an unanswered
         request fails for good (``OutcomeUnknown``) rather than risk adding twice."""
+        if position_id is None:
+            await self._guard.refuse(
+                "add_short_margin",
+                "add_short_margin names no position",
+                claimed_user=user_id,
+                owner=None,
+                entity_type="user",
+                entity_id=str(user_id),
+                details={"amount": amount},
+            )
+        await self._check_transfer("add_short_margin", position_id, user_id, amount)
         async with venue_call():
             client = await self._hl_client(user_id)
             state = await client.user_state()
@@ -207,6 +294,7 @@ class LegActivities:
         """Repay up to ``amount`` USDC of the long's debt from the wallet, keyed by ``key`` so a
         retry resumes the same update. Returns what was repaid (0 where the protocol does not
         offer position updates or the wallet holds no USDC)."""
+        await self._check_transfer("add_long_collateral", position_id, user_id, amount)
         async with venue_call():
             manager = await self._manager(user_id)
             sub = await self._store.get(open_key(position_id))
@@ -230,10 +318,43 @@ class LegActivities:
             )
         return repay
 
+    async def _check_transfer(
+        self, action: str, position_id: uuid.UUID, user_id: uuid.UUID, amount: Decimal
+    ) -> None:
+        """Margin moved for an open position, never more than the position's capital."""
+        details = {"amount": amount}
+        p, _ = await self._guard.position(
+            action, position_id, user_id, statuses=OPEN, details=details
+        )
+        if amount > p.capital_usd:
+            await self._guard.check(
+                action, p, user_id, f"{amount} USD above the position's capital", details
+            )
+
     # ---- Asgard --------------------------------------------------------------------------
 
     @activity.defn(name="open_long")
     async def open_long(self, req: OpenLongRequest) -> LegFill:
+        """The long of a position being opened, on the position's asset and leverage, with at
+        most its capital as collateral."""
+        details = {"asset": req.asset.value, "leverage": req.leverage, "collateral": req.collateral}
+        p, _ = await self._guard.position(
+            "open_long",
+            req.position_id,
+            req.user_id,
+            statuses=OPENING,
+            asset=req.asset,
+            details=details,
+        )
+        if req.leverage != p.leverage or req.collateral > p.capital_usd:
+            await self._guard.check(
+                "open_long",
+                p,
+                req.user_id,
+                f"leverage {req.leverage}, collateral {req.collateral} USD: the position is "
+                f"{p.leverage}x on {p.capital_usd} USD",
+                details,
+            )
         async with venue_call():
             manager = await self._manager(req.user_id)
             opened = await manager.open_position(
@@ -269,6 +390,9 @@ class LegActivities:
     async def close_long(self, req: CloseLongRequest) -> LongClose:
         """Close the long opened under this position's key. Nothing opened: a no-op. An open
         still in flight: retried until it lands (then closed) or provably expires."""
+        await self._guard.position(
+            "close_long", req.position_id, req.user_id, statuses=LIVE, asset=req.asset
+        )
         async with venue_call():
             manager = await self._manager(req.user_id)
             found = await self._opened(manager, req)

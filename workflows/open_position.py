@@ -112,7 +112,15 @@ class OpenPositionWorkflow:
 
         self._at("set_leverage")
         try:
-            await self._venue(calls.SET_LEVERAGE, inp.user_id, inp.leverage, result_type=type(None))
+            # The position id lets the activity check the leverage against the database; only
+            # the activity's input changes, which replay does not compare.
+            await self._venue(
+                calls.SET_LEVERAGE,
+                inp.user_id,
+                inp.leverage,
+                inp.position_id,
+                result_type=type(None),
+            )
         except ActivityError as err:
             return await self._fail(inp, f"set leverage: {legs.cause(err)}", long=None)
 

@@ -20,6 +20,8 @@ NON_RETRYABLE = [
     "WalletNotFound",
     "RiskDenied",
     "ProgramNotAllowed",
+    # The input disagrees with the database (activities.guard): it never will agree.
+    "ForgedInput",
 ]
 
 DB = RetryPolicy(
@@ -53,5 +55,10 @@ UNWIND = RetryPolicy(
     initial_interval=timedelta(milliseconds=250),
     backoff_coefficient=1.5,
     maximum_interval=timedelta(seconds=5),
-    non_retryable_error_types=["WalletNotFound", "ProgramNotAllowed", "BadSignature"],
+    non_retryable_error_types=[
+        "WalletNotFound",
+        "ProgramNotAllowed",
+        "BadSignature",
+        "ForgedInput",
+    ],
 )

@@ -106,6 +106,7 @@ class RebalanceWorkflow:
                 calls.ADD_SHORT_MARGIN,
                 order.user_id,
                 amount,
+                order.position_id,
                 result_type=Decimal,
                 queue=cfg.venue_queue,
                 heartbeat=policies.VENUE_HEARTBEAT,

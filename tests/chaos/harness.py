@@ -43,9 +43,9 @@ from models.domain import Asset, LegSide, PositionStatus
 from models.messages import (
     ClosePositionInput,
     EngineConfig,
-    OpenPositionInput,
 )
 from models.tables import Leg, Position, User
+from tests.intents import authorised_open
 from venues.emulators.combined import PaperVenues, _QuietServer, build
 from venues.hyperliquid.venue import HyperliquidVenue
 from wallets.keystore import LocalKeystore, UserWallets
@@ -214,21 +214,22 @@ class ChaosWorld:
     async def open(
         self, user_id: uuid.UUID, *, asset: Asset = Asset.SOL, capital: str = "10000"
     ) -> tuple[uuid.UUID, WorkflowHandle[Any, Any]]:
-        pid = uuid.uuid4()
+        inp = await authorised_open(
+            self.settings.database_url,
+            user_id,
+            asset=asset,
+            leverage=Decimal(3),
+            capital_usd=Decimal(capital),
+            config=self.cfg,
+            now=self.venues.clock.now(),
+        )
         handle = await self.client.start_workflow(
             OpenPositionWorkflow.run,
-            OpenPositionInput(
-                position_id=pid,
-                user_id=user_id,
-                asset=asset,
-                leverage=Decimal(3),
-                capital_usd=Decimal(capital),
-                config=self.cfg,
-            ),
-            id=f"open-{pid}",
+            inp,
+            id=f"open-{inp.position_id}",
             task_queue=self.cfg.engine_queue,
         )
-        return pid, handle
+        return inp.position_id, handle
 
     async def close(self, user_id: uuid.UUID, pid: uuid.UUID) -> WorkflowHandle[Any, Any]:
         return await self.client.start_workflow(

@@ -19,6 +19,7 @@ from models.messages import (
     OpenPositionInput,
     PnlSplit,
 )
+from models.risk import RiskParams
 from models.tables import AuditEvent, Fill, Intent, Leg, Position, User
 
 T0 = datetime(2026, 3, 1, 12, tzinfo=UTC)
@@ -29,13 +30,28 @@ async def _setup(engine: AsyncEngine) -> tuple[LedgerActivities, OpenPositionInp
     async with sessions() as s, s.begin():
         u = User(email=f"{uuid.uuid4().hex}@x.io", created_at=T0)
         s.add(u)
-    ledger = LedgerActivities(sessions, clock=lambda: T0)
+    ledger = LedgerActivities(sessions, risk=RiskParams(), clock=lambda: T0)
+    pid = uuid.uuid4()
+    async with sessions() as s, s.begin():
+        # The intent IntentWorkflow leaves executing this position: the open's only warrant.
+        intent = Intent(
+            user_id=u.id,
+            asset=Asset.JITOSOL,
+            leverage=Decimal(3),
+            capital_usd=Decimal(10_000),
+            status=IntentStatus.EXECUTING,
+            position_id=pid,
+            created_at=T0,
+            updated_at=T0,
+        )
+        s.add(intent)
     inp = OpenPositionInput(
-        position_id=uuid.uuid4(),
+        position_id=pid,
         user_id=u.id,
         asset=Asset.JITOSOL,
         leverage=Decimal(3),
         capital_usd=Decimal(10_000),
+        intent_id=intent.id,
     )
     return ledger, inp
 
@@ -163,7 +179,9 @@ async def test_a_terminal_intent_is_never_moved_again(db_engine: AsyncEngine) ->
     )
     async with session_factory(db_engine)() as s:
         row = await s.get(Intent, intent.id)
-        audit = (await s.exec(select(AuditEvent))).all()
+        audit = (
+            await s.exec(select(AuditEvent).where(AuditEvent.entity_id == str(intent.id)))
+        ).all()
     assert row is not None
     assert row.status is IntentStatus.CANCELLED
     assert [a.action for a in audit] == ["intent_cancelled"]

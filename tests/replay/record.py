@@ -34,12 +34,12 @@ from models.messages import (
     ControlChange,
     IntentCriteria,
     IntentInput,
-    OpenPositionInput,
     RebalanceOrder,
 )
 from models.tables import Intent, User
 from tests.conftest import BIN
 from tests.e2e.paper import Paper, paper_world
+from tests.intents import authorised_open
 from wallets.keystore import LocalKeystore
 from wallets.paper import PaperFaucet
 from workflows.close_position import ClosePositionWorkflow
@@ -68,21 +68,22 @@ async def _user(paper: Paper) -> uuid.UUID:
 
 
 async def _open(paper: Paper, user: uuid.UUID, capital: str = "10000") -> uuid.UUID:
-    pid = uuid.uuid4()
+    inp = await authorised_open(
+        paper.settings.database_url,
+        user,
+        asset=Asset.SOL,
+        leverage=Decimal(3),
+        capital_usd=Decimal(capital),
+        config=paper.cfg,
+        now=paper.venues.clock.now(),
+    )
     await paper.temporal.execute_workflow(
         OpenPositionWorkflow.run,
-        OpenPositionInput(
-            position_id=pid,
-            user_id=user,
-            asset=Asset.SOL,
-            leverage=Decimal(3),
-            capital_usd=Decimal(capital),
-            config=paper.cfg,
-        ),
-        id=f"open-{pid}",
+        inp,
+        id=f"open-{inp.position_id}",
         task_queue=paper.cfg.engine_queue,
     )
-    return pid
+    return inp.position_id
 
 
 async def _close(paper: Paper, user: uuid.UUID, pid: uuid.UUID) -> None:

@@ -100,7 +100,9 @@ class FakeWorld:
             )
 
         @activity.defn(name=calls.SET_LEVERAGE)
-        async def set_leverage(user_id: uuid.UUID, leverage: int) -> None:
+        async def set_leverage(
+            user_id: uuid.UUID, leverage: int, position_id: uuid.UUID | None = None
+        ) -> None:
             w.calls.append("set_leverage")
 
         @activity.defn(name=calls.OPEN_LONG)
@@ -178,7 +180,9 @@ class FakeWorld:
             )
 
         @activity.defn(name=calls.ADD_SHORT_MARGIN)
-        async def add_short_margin(user_id: uuid.UUID, amount: Decimal) -> Decimal:
+        async def add_short_margin(
+            user_id: uuid.UUID, amount: Decimal, position_id: uuid.UUID | None = None
+        ) -> Decimal:
             added = min(amount, w.free_margin)
             w.free_margin -= added
             return added
