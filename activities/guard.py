@@ -214,7 +214,7 @@ class Guard:
         action: str,
         reason: str,
         *,
-        claimed_user: uuid.UUID,
+        claimed_user: uuid.UUID | None,
         owner: uuid.UUID | None,
         entity_type: str,
         entity_id: str,
@@ -236,7 +236,7 @@ class Guard:
                     details={
                         "activity": action,
                         "reason": reason,
-                        "claimed_user_id": str(claimed_user),
+                        "claimed_user_id": str(claimed_user) if claimed_user else None,
                         "workflow_type": info.workflow_type if info else None,
                         **{k: _jsonable(v) for k, v in (details or {}).items()},
                     },

@@ -351,10 +351,28 @@ class LedgerActivities:
 
     @activity.defn(name="set_intent_status")
     async def set_intent_status(self, change: IntentStatusChange) -> None:
+        """Refused for good (and audited) for an intent the database does not hold, or holds
+        for another user: an intent workflow started around the API moves nobody's intent."""
+        try:
+            await self._set_intent_status(change)
+        except Refusal as refusal:
+            await self._guard.refuse(
+                "set_intent_status",
+                refusal.reason,
+                claimed_user=change.user_id,
+                owner=refusal.owner,
+                entity_type="intent",
+                entity_id=str(change.intent_id),
+                details={"status": change.status.value},
+            )
+
+    async def _set_intent_status(self, change: IntentStatusChange) -> None:
         async with self._sessions() as s, s.begin():
             row = await s.get(Intent, change.intent_id, with_for_update=True)
             if row is None:
-                raise LookupError(f"intent {change.intent_id} does not exist")
+                raise Refusal(f"intent {change.intent_id} does not exist")
+            if change.user_id is not None and row.user_id != change.user_id:
+                raise Refusal(f"intent {row.id} is not user {change.user_id}'s", row.user_id)
             if IntentStatus(row.status).is_terminal and row.status != change.status:
                 # A terminal intent never moves again (a late retry must not resurrect it).
                 return

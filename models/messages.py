@@ -144,6 +144,8 @@ class IntentStatusChange(Message):
     position_id: UUID | None = None
     failure_reason: str | None = None
     last_check: str | None = None
+    user_id: UUID | None = None
+    """Whose intent the workflow believes it runs: the database must agree."""
 
 
 class EntryGate(Message):

@@ -210,6 +210,7 @@ class IntentWorkflow:
                 position_id=self._position_id,
                 failure_reason=self._failure,
                 last_check=self._carry.last_check,
+                user_id=self._inp.user_id,
             ),
             result_type=type(None),
             queue=self._inp.config.engine_queue,

@@ -17,6 +17,7 @@ import httpx
 import uvicorn
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
+from starlette.types import ASGIApp
 from temporalio.client import Client
 
 from api.main import create_app
@@ -117,14 +118,22 @@ async def paper_world(
     *,
     scenario: str = "calm",
     risk_file: Path | None = None,
+    wrap: Callable[[ASGIApp], ASGIApp] | None = None,
     **overrides: Any,
 ) -> AsyncIterator[Paper]:
-    """``overrides`` are settings (``wallet_provider="privy"``, ``privy={...}``)."""
+    """``overrides`` are settings (``wallet_provider="privy"``, ``privy={...}``); ``wrap``
+    wraps each emulator's ASGI app (a test counts the requests that reach a venue with it)."""
     venues = build(scenario=scenario, seed=7, speed=1.0, state_dir=None)
     hl_port, asgard_port = free_port(), free_port()
     servers = [
         _QuietServer(
-            uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="off")
+            uvicorn.Config(
+                wrap(app) if wrap else app,
+                host="127.0.0.1",
+                port=port,
+                log_config=None,
+                lifespan="off",
+            )
         )
         for app, port in ((venues.hyperliquid, hl_port), (venues.asgard, asgard_port))
     ]
