@@ -276,9 +276,34 @@ class LedgerActivities:
 
     # ---- close -----------------------------------------------------------------------------
 
+    async def _owned(self, action: str, position_id: uuid.UUID, user_id: uuid.UUID | None) -> None:
+        """Refuse (for good, audited) a workflow naming a position its user does not own."""
+        async with self._sessions() as s:
+            p = await s.get(Position, position_id)
+        problem = None
+        if p is None:
+            problem = f"position {position_id} does not exist"
+        elif user_id is None:
+            problem = f"{action} names no user"
+        elif p.user_id != user_id:
+            problem = f"position {position_id} is not user {user_id}'s"
+        if problem is not None:
+            await self._guard.refuse(
+                action,
+                problem,
+                claimed_user=user_id,
+                owner=p.user_id if p is not None else None,
+                entity_type="position",
+                entity_id=str(position_id),
+            )
+
     @activity.defn(name="begin_close")
-    async def begin_close(self, position_id: uuid.UUID, reason: str, by: str) -> CloseStart:
-        """Move an open position to CLOSING (once) and report what the database holds."""
+    async def begin_close(
+        self, position_id: uuid.UUID, reason: str, by: str, user_id: uuid.UUID | None = None
+    ) -> CloseStart:
+        """Move an open position to CLOSING (once) and report what the database holds; only
+        for the position's owner, so a close started around the API cannot even halt it."""
+        await self._owned("begin_close", position_id, user_id)
         async with self._sessions() as s, s.begin():
             p = await self._position(s, position_id)
             if p.status is PositionStatus.OPEN:
@@ -296,8 +321,12 @@ class LedgerActivities:
             )
 
     @activity.defn(name="position_state")
-    async def position_state(self, position_id: uuid.UUID) -> CloseStart:
-        """The position's status, asset and short size as the database holds them."""
+    async def position_state(
+        self, position_id: uuid.UUID, user_id: uuid.UUID | None = None
+    ) -> CloseStart:
+        """The position's status, asset and short size as the database holds them (for its
+        owner only)."""
+        await self._owned("position_state", position_id, user_id)
         async with self._sessions() as s:
             p = await s.get(Position, position_id)
             if p is None:

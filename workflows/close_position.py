@@ -68,6 +68,7 @@ class ClosePositionWorkflow:
             inp.position_id,
             inp.reason,
             inp.requested_by,
+            inp.user_id,  # checked against the owner (an activity input: replay-neutral)
             result_type=CloseStart,
             queue=cfg.engine_queue,
             timeout=policies.DB_TIMEOUT,

@@ -49,6 +49,7 @@ class RebalanceWorkflow:
         state = await calls.run(
             calls.POSITION_STATE,
             order.position_id,
+            order.user_id,
             result_type=CloseStart,
             queue=cfg.engine_queue,
             timeout=policies.DB_TIMEOUT,

@@ -111,10 +111,10 @@ async def test_a_full_open_and_close_leaves_an_exact_pnl_split_and_an_audit_trai
     await ledger.record_position_open(inp.position_id, long, short)
     await ledger.record_position_open(inp.position_id, long, short)
 
-    start = await ledger.begin_close(inp.position_id, "funding_flip", "monitor")
+    start = await ledger.begin_close(inp.position_id, "funding_flip", "monitor", inp.user_id)
     assert start.status is PositionStatus.CLOSING
     assert start.short_size == Decimal("100.00")
-    again = await ledger.begin_close(inp.position_id, "user_request", "user")
+    again = await ledger.begin_close(inp.position_id, "user_request", "user", inp.user_id)
     assert again.status is PositionStatus.CLOSING
 
     buy = _fill(LegSide.SHORT, "100.00", "149", "0x2", reduces=True)
@@ -155,7 +155,7 @@ async def test_a_halted_position_keeps_its_reason(db_engine: AsyncEngine) -> Non
     assert p is not None
     assert p.status is PositionStatus.HALTED
     assert p.halt_reason is not None and "expected 10" in p.halt_reason
-    start = await ledger.begin_close(inp.position_id, "user", "user")
+    start = await ledger.begin_close(inp.position_id, "user", "user", inp.user_id)
     assert start.status is PositionStatus.HALTED
 
 

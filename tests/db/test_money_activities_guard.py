@@ -20,10 +20,10 @@ from activities.ledger import LedgerActivities
 from activities.legs import LegActivities
 from basis.config import load_settings
 from basis.db import session_factory
-from models.domain import Asset, IntentStatus, Protocol
+from models.domain import Asset, IntentStatus, PositionStatus, Protocol
 from models.messages import CloseLongRequest, HedgeRequest, OpenLongRequest, OpenPositionInput
 from models.risk import RiskParams
-from models.tables import AuditEvent, Intent, User
+from models.tables import AuditEvent, Intent, Position, User
 
 T0 = datetime(2026, 3, 1, 12, tzinfo=UTC)
 
@@ -210,3 +210,31 @@ async def test_an_honest_venue_call_passes_the_guard(db_engine: AsyncEngine, cas
     legs, pid, alice, bob = await _opening(db_engine)
     with pytest.raises(ReachedTheVenue):
         await HONEST[case](legs, pid, alice, bob)
+
+
+@pytest.mark.parametrize("who", ["another user", "no user", "a position that does not exist"])
+async def test_a_close_or_rebalance_around_the_api_moves_no_position(
+    db_engine: AsyncEngine, who: str
+) -> None:
+    """The close's and the rebalance's first activities: a forged one cannot even mark the
+    position closing (which would end in a halt when the venue disagrees)."""
+    _, pid, alice, bob = await _opening(db_engine)
+    sessions = session_factory(db_engine)
+    ledger = LedgerActivities(sessions, risk=RiskParams(), clock=lambda: T0)
+    target, user = {
+        "another user": (pid, bob),
+        "no user": (pid, None),
+        "a position that does not exist": (uuid.uuid4(), alice),
+    }[who]
+    for call in (
+        ledger.begin_close(target, "forged", "nobody", user),
+        ledger.position_state(target, user),
+    ):
+        with pytest.raises(ApplicationError) as refused:
+            await call
+        assert (refused.value.type, refused.value.non_retryable) == (FORGED_INPUT, True)
+    async with sessions() as s:
+        p = await s.get(Position, pid)
+        events = (await s.exec(select(AuditEvent).where(AuditEvent.action == REFUSED_ACTION))).all()
+    assert p is not None and p.status is PositionStatus.OPENING
+    assert [e.details["activity"] for e in events] == ["begin_close", "position_state"]

@@ -1,8 +1,8 @@
 """Anyone who reaches Temporal can start the engine's workflows with any input. Started that
 way, around the API, with another user's id, an intent that does not exist, another user's
-intent, an intent not executing, or terms above the user's limits, they fail, they leave an
-audit event, and not one request that trades reaches either venue (counted at the emulators'
-doors)."""
+intent, an intent not executing, terms above the user's limits, or a close or rebalance of a
+position the database does not hold, they fail, they leave an audit event, and not one request
+that trades reaches either venue (counted at the emulators' doors)."""
 
 from __future__ import annotations
 
@@ -24,13 +24,15 @@ from temporalio.testing import WorkflowEnvironment
 from activities.guard import FORGED_INPUT, REFUSED_ACTION
 from basis.db import create_engine, session_factory
 from models.domain import Asset, IntentStatus
-from models.messages import IntentInput, OpenPositionInput
+from models.messages import ClosePositionInput, IntentInput, OpenPositionInput, RebalanceOrder
 from models.tables import AuditEvent, Intent, Position
 from tests.e2e.paper import Paper, paper_world
 from tests.intents import executing_intent
 from venues.emulators.asgard.app import ASGARD_PREFIX, RPC_PATH
+from workflows.close_position import ClosePositionWorkflow
 from workflows.intent import IntentWorkflow
 from workflows.open_position import OpenPositionWorkflow
+from workflows.rebalance import RebalanceWorkflow
 
 pytestmark = [pytest.mark.e2e]
 V1 = "/api/v1"
@@ -194,6 +196,29 @@ async def test_workflows_started_around_the_api_with_forged_inputs_reach_no_venu
             task_queue=paper.cfg.engine_queue,
         )
         for inp in intents
+    ]
+    # A close and a rebalance of a position the database does not hold.
+    ghost = uuid.uuid4()
+    handles += [
+        await paper.temporal.start_workflow(
+            ClosePositionWorkflow.run,
+            ClosePositionInput(position_id=ghost, user_id=alice, reason="x", config=paper.cfg),
+            id=f"close-{ghost}",
+            task_queue=paper.cfg.engine_queue,
+        ),
+        await paper.temporal.start_workflow(
+            RebalanceWorkflow.run,
+            RebalanceOrder(
+                position_id=ghost,
+                user_id=alice,
+                reason="delta_drift",
+                transfer_usd=Decimal(0),
+                target_short_size=Decimal(1000),
+                config=paper.cfg,
+            ),
+            id=f"rebalance-{ghost}",
+            task_queue=paper.cfg.engine_queue,
+        ),
     ]
     await asyncio.gather(*(_fails_refused(h) for h in handles))
 

@@ -241,7 +241,9 @@ class FakeWorld:
             w.ledger["reason"] = reason
 
         @activity.defn(name=calls.BEGIN_CLOSE)
-        async def begin_close(pid: uuid.UUID, reason: str, by: str) -> CloseStart:
+        async def begin_close(
+            pid: uuid.UUID, reason: str, by: str, user_id: uuid.UUID | None = None
+        ) -> CloseStart:
             status = PositionStatus(w.ledger.get("status", "open"))
             if status is PositionStatus.OPEN:
                 status = PositionStatus.CLOSING
@@ -264,7 +266,7 @@ class FakeWorld:
             w.intent_statuses.append(change.status.value)
 
         @activity.defn(name=calls.POSITION_STATE)
-        async def position_state(pid: uuid.UUID) -> CloseStart:
+        async def position_state(pid: uuid.UUID, user_id: uuid.UUID | None = None) -> CloseStart:
             status = PositionStatus(w.ledger.get("status", "open"))
             return CloseStart(status=status, asset=Asset.SOL, short_size=-w.short_size)
 
