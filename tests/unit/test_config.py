@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from basis.config import ConfigError, load_settings
+from basis.config import INSECURE_DEFAULT_SECRET, ConfigError, load_settings
+from tests.live_config import LIVE_SECRETS, live_env
 
 SEED = {
     "leverage": (Decimal("1.1"), Decimal("4"), Decimal("3")),
@@ -115,16 +116,66 @@ def test_unknown_risk_keys_are_refused_rather_than_ignored(tmp_path: Path) -> No
 
 @pytest.mark.parametrize("mode", ["testnet", "mainnet"])
 def test_live_modes_refuse_the_default_secret(monkeypatch: pytest.MonkeyPatch, mode: str) -> None:
+    live_env(monkeypatch)
     monkeypatch.setenv("BASIS_MODE", mode)
-    with pytest.raises(ConfigError, match="refuses the default development secret"):
+    monkeypatch.setenv("BASIS_CSRF_SECRET", INSECURE_DEFAULT_SECRET)
+    with pytest.raises(ConfigError, match="csrf_secret: .* refuses the default development"):
         load_settings()
+
+
+@pytest.mark.parametrize("purpose", ["session", "csrf", "hash"])
+def test_live_modes_need_each_secret_on_its_own(
+    monkeypatch: pytest.MonkeyPatch, purpose: str
+) -> None:
+    live_env(monkeypatch)
+    monkeypatch.setenv("BASIS_MODE", "mainnet")
+    monkeypatch.setenv("BASIS_SERVER_SECRET", "s" * 40)
+    monkeypatch.setenv("BASIS_VENUES__ASGARD_API_KEY", "key")
+    monkeypatch.delenv(f"BASIS_{purpose.upper()}_SECRET")
+    with pytest.raises(ConfigError, match=f"{purpose}_secret: mode mainnet needs its own secret"):
+        load_settings()
+
+
+def test_live_modes_refuse_one_value_for_two_purposes(monkeypatch: pytest.MonkeyPatch) -> None:
+    live_env(monkeypatch)
+    monkeypatch.setenv("BASIS_MODE", "mainnet")
+    monkeypatch.setenv("BASIS_VENUES__ASGARD_API_KEY", "key")
+    monkeypatch.setenv("BASIS_HASH_SECRET", LIVE_SECRETS["csrf_secret"])
+    with pytest.raises(ConfigError, match="must all differ"):
+        load_settings()
+
+
+def test_live_modes_need_a_wallet_kek_and_payload_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    live_env(monkeypatch)
+    monkeypatch.setenv("BASIS_MODE", "mainnet")
+    monkeypatch.setenv("BASIS_VENUES__ASGARD_API_KEY", "key")
+    monkeypatch.delenv("BASIS_WALLET_KEK_PUBLIC")
+    with pytest.raises(ConfigError, match="wallet_keks / wallet_kek_public"):
+        load_settings()
+    live_env(monkeypatch)
+    monkeypatch.delenv("BASIS_TEMPORAL__PAYLOAD_KEYS")
+    with pytest.raises(ConfigError, match="temporal.payload_keys: payload encryption is on"):
+        load_settings()
+    monkeypatch.setenv("BASIS_TEMPORAL__PAYLOAD_ENCRYPTION", "false")
+    with pytest.raises(ConfigError, match="mode mainnet requires encrypted payloads"):
+        load_settings()
+
+
+def test_secrets_list_the_current_one_first_and_fall_back_to_the_server_secret(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("BASIS_SERVER_SECRET", "root-" + "r" * 40)
+    monkeypatch.setenv("BASIS_SESSION_SECRET", "new-" + "n" * 40 + "\n\nold-" + "o" * 40 + "\n")
+    s = load_settings()
+    assert s.secrets_for("session") == ["new-" + "n" * 40, "old-" + "o" * 40]
+    assert s.secrets_for("csrf") == ["root-" + "r" * 40]
 
 
 def test_mainnet_refuses_a_hyperliquid_url_that_would_sign_for_testnet(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    live_env(monkeypatch)
     monkeypatch.setenv("BASIS_MODE", "mainnet")
-    monkeypatch.setenv("BASIS_SERVER_SECRET", "s" * 40)
     monkeypatch.setenv("BASIS_VENUES__ASGARD_API_KEY", "key")
     monkeypatch.setenv("BASIS_VENUES__HYPERLIQUID_URL", "http://127.0.0.1:8301")
     with pytest.raises(ConfigError, match="requires https://api.hyperliquid.xyz"):
@@ -134,10 +185,11 @@ def test_mainnet_refuses_a_hyperliquid_url_that_would_sign_for_testnet(
 def test_mainnet_starts_with_real_secrets_and_real_endpoints(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    live_env(monkeypatch)
     monkeypatch.setenv("BASIS_MODE", "mainnet")
-    monkeypatch.setenv("BASIS_SERVER_SECRET", "s" * 40)
     monkeypatch.setenv("BASIS_VENUES__ASGARD_API_KEY", "key")
     s = load_settings()
+    assert s.temporal.payload_encryption is True
     assert s.venues.hyperliquid_url == "https://api.hyperliquid.xyz"
     assert "asgard.finance" in s.venues.asgard_url
 
