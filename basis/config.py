@@ -332,11 +332,7 @@ class Settings(BaseSettings):
             from basis.codec import PayloadKeyError, PayloadKeys
 
             if not t.payload_keys.get_secret_value().strip():
-                raise ValueError(
-                    "temporal.payload_keys: payload encryption is on but no key is set; "
-                    "create one with `basis temporal payload-key` into the "
-                    "basis_temporal__payload_keys secret file"
-                )
+                return  # needed only by Temporal clients: ``basis.temporal`` says so there
             try:
                 PayloadKeys.parse(t.payload_keys.get_secret_value())
             except PayloadKeyError as exc:
@@ -392,6 +388,30 @@ class Settings(BaseSettings):
         return lines or [self.server_secret.get_secret_value()]
 
     def _check_live(self) -> None:
+        expected = HYPERLIQUID_MAINNET_URL if self.mode == "mainnet" else HYPERLIQUID_TESTNET_URL
+        if self.venues.hyperliquid_url.rstrip("/") != expected:
+            # The SDK signs as mainnet only for the exact mainnet URL: a mismatch would sign
+            # every order for the wrong chain.
+            raise ValueError(
+                f"venues.hyperliquid_url: mode {self.mode} requires {expected}, "
+                f"got {self.venues.hyperliquid_url}"
+            )
+
+    def check_role(self, role: Literal["api", "worker"]) -> None:
+        """What one process needs, checked at its start (``basis api``, ``basis worker``):
+        live modes give each process only its own secrets, so these are not asked of every
+        command. Raises ``ConfigError`` naming the setting."""
+        try:
+            if self.mode != "paper":
+                if role == "api":
+                    self._check_api_secrets()
+                self._check_wallet_kek(role)
+                if not self.venues.asgard_api_key.get_secret_value():
+                    raise ValueError(f"venues.asgard_api_key: required in mode {self.mode}")
+        except ValueError as exc:
+            raise ConfigError(f"invalid configuration: {exc}") from exc
+
+    def _check_api_secrets(self) -> None:
         current: dict[str, str] = {}
         for purpose in ("session", "csrf", "hash"):
             name = f"{purpose}_secret"
@@ -409,23 +429,25 @@ class Settings(BaseSettings):
             current[name] = lines[0]
         if len(set(current.values())) < len(current):
             raise ValueError("session_secret, csrf_secret, hash_secret: must all differ")
-        if self.wallet_provider == "local" and not (
-            self.wallet_keks.get_secret_value().strip() or self.wallet_kek_public.strip()
-        ):
+
+    def _check_wallet_kek(self, role: Literal["api", "worker"]) -> None:
+        if self.wallet_provider != "local":
+            return
+        private = self.wallet_keks.get_secret_value().strip()
+        if role == "worker" and not private:
             raise ValueError(
-                f"wallet_keks / wallet_kek_public: mode {self.mode} with the local keystore "
-                "needs a key-encryption key (worker: wallet_keks; API: wallet_kek_public); "
-                "create one with `basis keys new-kek`"
+                f"wallet_keks: a worker in mode {self.mode} needs the wallet key-encryption "
+                "keys (`basis keys new-kek`)"
             )
-        if not self.venues.asgard_api_key.get_secret_value():
-            raise ValueError(f"venues.asgard_api_key: required in mode {self.mode}")
-        expected = HYPERLIQUID_MAINNET_URL if self.mode == "mainnet" else HYPERLIQUID_TESTNET_URL
-        if self.venues.hyperliquid_url.rstrip("/") != expected:
-            # The SDK signs as mainnet only for the exact mainnet URL: a mismatch would sign
-            # every order for the wrong chain.
+        if role == "api" and private:
             raise ValueError(
-                f"venues.hyperliquid_url: mode {self.mode} requires {expected}, "
-                f"got {self.venues.hyperliquid_url}"
+                "wallet_keks: the API must not hold the private KEKs; give it only "
+                "wallet_kek_public"
+            )
+        if role == "api" and not self.wallet_kek_public.strip():
+            raise ValueError(
+                f"wallet_kek_public: the API in mode {self.mode} needs the KEK public key to "
+                "create wallets (`basis keys new-kek`)"
             )
 
     @property

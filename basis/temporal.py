@@ -19,7 +19,7 @@ from temporalio.converter import DataConverter
 from temporalio.service import RPCError, RPCStatusCode, TLSConfig
 
 from basis.codec import EncryptionCodec, PayloadKeys
-from basis.config import Settings
+from basis.config import ConfigError, Settings
 from models import search
 
 log = logging.getLogger(__name__)
@@ -31,6 +31,12 @@ def data_converter(settings: Settings) -> DataConverter:
     t = settings.temporal
     if not t.payload_encryption:
         return pydantic_data_converter
+    if not t.payload_keys.get_secret_value().strip():
+        raise ConfigError(
+            "invalid configuration: temporal.payload_keys: payload encryption is on (mode "
+            f"{settings.mode}) but no key is set; create one with `basis temporal payload-key` "
+            "into the basis_temporal__payload_keys secret file"
+        )
     keys = PayloadKeys.parse(t.payload_keys.get_secret_value())
     return dataclasses.replace(pydantic_data_converter, payload_codec=EncryptionCodec(keys))
 
@@ -51,14 +57,17 @@ def tls_config(settings: Settings) -> TLSConfig | bool:
     )
 
 
-async def connect(settings: Settings, *, namespace: str | None = None) -> Client:
+async def connect(
+    settings: Settings, *, namespace: str | None = None, payloads: bool = True
+) -> Client:
     """The one way our processes reach Temporal: TLS/API key and payload encryption as
-    configured."""
+    configured. ``payloads=False`` for cluster administration that carries no payloads
+    (so ``basis temporal setup`` needs no payload key)."""
     t = settings.temporal
     return await Client.connect(
         t.address,
         namespace=namespace or t.namespace,
-        data_converter=data_converter(settings),
+        data_converter=data_converter(settings) if payloads else pydantic_data_converter,
         api_key=t.api_key.get_secret_value() if t.api_key else None,
         tls=tls_config(settings),
     )
@@ -86,7 +95,7 @@ async def ensure_namespace_and_search_attributes(settings: Settings) -> None:
     """Idempotent cluster setup for production: the namespace and our search attributes.
     (The embedded dev server gets both from its command line.)"""
     ns = settings.temporal.namespace
-    system = await connect(settings, namespace="default")
+    system = await connect(settings, namespace="default", payloads=False)
     try:
         await system.workflow_service.register_namespace(
             RegisterNamespaceRequest(

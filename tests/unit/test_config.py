@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from basis.config import INSECURE_DEFAULT_SECRET, ConfigError, load_settings
-from tests.live_config import LIVE_SECRETS, live_env
+from tests.live_config import KEK_PRIVATE, LIVE_SECRETS, live_env
 
 SEED = {
     "leverage": (Decimal("1.1"), Decimal("4"), Decimal("3")),
@@ -119,8 +119,9 @@ def test_live_modes_refuse_the_default_secret(monkeypatch: pytest.MonkeyPatch, m
     live_env(monkeypatch)
     monkeypatch.setenv("BASIS_MODE", mode)
     monkeypatch.setenv("BASIS_CSRF_SECRET", INSECURE_DEFAULT_SECRET)
+    monkeypatch.setenv("BASIS_VENUES__ASGARD_API_KEY", "key")
     with pytest.raises(ConfigError, match="csrf_secret: .* refuses the default development"):
-        load_settings()
+        load_settings().check_role("api")
 
 
 @pytest.mark.parametrize("purpose", ["session", "csrf", "hash"])
@@ -132,8 +133,9 @@ def test_live_modes_need_each_secret_on_its_own(
     monkeypatch.setenv("BASIS_SERVER_SECRET", "s" * 40)
     monkeypatch.setenv("BASIS_VENUES__ASGARD_API_KEY", "key")
     monkeypatch.delenv(f"BASIS_{purpose.upper()}_SECRET")
+    settings = load_settings()
     with pytest.raises(ConfigError, match=f"{purpose}_secret: mode mainnet needs its own secret"):
-        load_settings()
+        settings.check_role("api")
 
 
 def test_live_modes_refuse_one_value_for_two_purposes(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -142,22 +144,46 @@ def test_live_modes_refuse_one_value_for_two_purposes(monkeypatch: pytest.Monkey
     monkeypatch.setenv("BASIS_VENUES__ASGARD_API_KEY", "key")
     monkeypatch.setenv("BASIS_HASH_SECRET", LIVE_SECRETS["csrf_secret"])
     with pytest.raises(ConfigError, match="must all differ"):
-        load_settings()
+        load_settings().check_role("api")
 
 
-def test_live_modes_need_a_wallet_kek_and_payload_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_in_live_modes_only_the_worker_holds_the_private_kek(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     live_env(monkeypatch)
     monkeypatch.setenv("BASIS_MODE", "mainnet")
     monkeypatch.setenv("BASIS_VENUES__ASGARD_API_KEY", "key")
+    load_settings().check_role("api")
+    with pytest.raises(ConfigError, match="wallet_keks: a worker in mode mainnet needs"):
+        load_settings().check_role("worker")
+    monkeypatch.setenv("BASIS_WALLET_KEKS", KEK_PRIVATE)
+    load_settings().check_role("worker")
+    with pytest.raises(ConfigError, match="the API must not hold the private KEKs"):
+        load_settings().check_role("api")
+    monkeypatch.delenv("BASIS_WALLET_KEKS")
     monkeypatch.delenv("BASIS_WALLET_KEK_PUBLIC")
-    with pytest.raises(ConfigError, match="wallet_keks / wallet_kek_public"):
+    with pytest.raises(ConfigError, match="wallet_kek_public: the API in mode mainnet needs"):
+        load_settings().check_role("api")
+
+
+def test_a_malformed_kek_line_names_the_setting_and_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BASIS_WALLET_KEKS", KEK_PRIVATE + "\n1 AAAA")
+    with pytest.raises(ConfigError, match="wallet_keks line 2: versions start at 2"):
         load_settings()
+    monkeypatch.setenv("BASIS_WALLET_KEKS", "3 not-base64!")
+    with pytest.raises(ConfigError, match="wallet_keks line 1: key is not base64"):
+        load_settings()
+
+
+def test_live_modes_keep_payload_encryption_on(monkeypatch: pytest.MonkeyPatch) -> None:
     live_env(monkeypatch)
-    monkeypatch.delenv("BASIS_TEMPORAL__PAYLOAD_KEYS")
-    with pytest.raises(ConfigError, match="temporal.payload_keys: payload encryption is on"):
-        load_settings()
+    monkeypatch.setenv("BASIS_MODE", "mainnet")
     monkeypatch.setenv("BASIS_TEMPORAL__PAYLOAD_ENCRYPTION", "false")
     with pytest.raises(ConfigError, match="mode mainnet requires encrypted payloads"):
+        load_settings()
+    monkeypatch.setenv("BASIS_TEMPORAL__PAYLOAD_KEYS", "k1 short")
+    monkeypatch.delenv("BASIS_TEMPORAL__PAYLOAD_ENCRYPTION")
+    with pytest.raises(ConfigError, match="payload_keys line 1: key k1 is not base64"):
         load_settings()
 
 
