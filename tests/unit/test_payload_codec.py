@@ -9,8 +9,14 @@ from decimal import Decimal
 import pytest
 from temporalio.api.common.v1 import Payload
 
-from basis.codec import ENCODING, KEY_ID_META, EncryptionCodec, PayloadKeyError, PayloadKeys
-from basis.codec import new_key_line
+from basis.codec import (
+    ENCODING,
+    KEY_ID_META,
+    EncryptionCodec,
+    PayloadKeyError,
+    PayloadKeys,
+    new_key_line,
+)
 from basis.config import load_settings
 from basis.temporal import data_converter
 from models.messages import ControlChange
