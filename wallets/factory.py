@@ -37,7 +37,10 @@ def kek_ring(settings: Settings) -> KekRing:
     private = settings.wallet_keks.get_secret_value()
     public = settings.wallet_kek_public
     secret = settings.server_secret.get_secret_value()
-    legacy_ok = settings.mode == "paper" or secret != INSECURE_DEFAULT_SECRET
+    # An empty (or absent) server secret on a new deployment: there is no legacy key to read.
+    legacy_ok = len(secret) >= 16 and (
+        settings.mode == "paper" or secret != INSECURE_DEFAULT_SECRET
+    )
     if private.strip():
         return KekRing.parse(private, public, legacy_secret=secret if legacy_ok else None)
     if public.strip():

@@ -153,3 +153,17 @@ async def test_basis_keys_rotate_then_a_restarted_worker_signs_with_only_the_new
     restarted = LocalKeystore(session_factory(engine), KekRing.parse(V3_PRIVATE))
     await _signs(restarted, uid, w.solana_address, w.evm_address)
     await engine.dispose()
+
+
+def test_the_worker_reads_the_legacy_key_only_when_a_server_secret_is_really_set() -> None:
+    from basis.config import load_settings
+    from wallets.factory import kek_ring
+
+    worker = load_settings(wallet_keks=V2_PRIVATE, server_secret="")
+    assert set(kek_ring(worker).keks) == {2}
+    upgraded = load_settings(wallet_keks=V2_PRIVATE, server_secret=LEGACY_SECRET)
+    assert set(kek_ring(upgraded).keks) == {1, 2}
+    api = load_settings(wallet_kek_public=V2_PUBLIC, server_secret=LEGACY_SECRET)
+    ring = kek_ring(api)
+    assert set(ring.keks) == {2} and not ring.current.can_unwrap
+    assert set(kek_ring(load_settings()).keks) == {1}  # paper, nothing configured
