@@ -402,6 +402,12 @@ class Settings(BaseSettings):
         live modes give each process only its own secrets, so these are not asked of every
         command. Raises ``ConfigError`` naming the setting."""
         try:
+            t = self.temporal
+            if t.payload_encryption and not t.payload_keys.get_secret_value().strip():
+                raise ValueError(
+                    "temporal.payload_keys: payload encryption is on but no key is set; create "
+                    "one with `basis temporal payload-key` into basis_temporal__payload_keys"
+                )
             if self.mode != "paper":
                 if role == "api":
                     self._check_api_secrets()

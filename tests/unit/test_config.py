@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
+from typing import Literal
 
 import pytest
 
@@ -239,3 +240,18 @@ def test_nested_settings_can_come_from_secret_files(
     s = load_settings()
     assert s.venues.asgard_api_key.get_secret_value() == "asgard-key"
     assert s.database_url == "postgresql+asyncpg://u:pw@db:5432/basis"
+
+
+@pytest.mark.parametrize("role", ["api", "worker"])
+def test_api_and_worker_refuse_to_start_with_encryption_on_and_no_payload_key(
+    monkeypatch: pytest.MonkeyPatch, role: Literal["api", "worker"]
+) -> None:
+    live_env(monkeypatch)
+    monkeypatch.setenv("BASIS_MODE", "mainnet")
+    monkeypatch.setenv("BASIS_VENUES__ASGARD_API_KEY", "key")
+    monkeypatch.delenv("BASIS_TEMPORAL__PAYLOAD_KEYS")
+    if role == "worker":
+        monkeypatch.delenv("BASIS_WALLET_KEK_PUBLIC")
+        monkeypatch.setenv("BASIS_WALLET_KEKS", KEK_PRIVATE)
+    with pytest.raises(ConfigError, match="temporal.payload_keys: payload encryption is on"):
+        load_settings().check_role(role)
