@@ -3,7 +3,6 @@ its own secret, payload-encryption keys, and the API's half of a wallet KEK."""
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
 import pytest
@@ -28,7 +27,3 @@ def live_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("session_secret", "csrf_secret", "hash_secret", "wallet_kek_public"):
         monkeypatch.setenv(f"BASIS_{name.upper()}", LIVE_SECRETS[name])
     monkeypatch.setenv("BASIS_TEMPORAL__PAYLOAD_KEYS", PAYLOAD_KEYS)
-
-
-def b64(raw: bytes) -> str:
-    return base64.b64encode(raw).decode()
