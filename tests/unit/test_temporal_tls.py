@@ -139,3 +139,33 @@ def test_the_embedded_dev_server_refuses_to_bind_beyond_this_machine(address: st
     with pytest.raises(ValueError, match="binds only to 127.0.0.1"):
         dev_server_host(load_settings(temporal={"address": address}))
     assert dev_server_host(load_settings()) == "127.0.0.1"
+
+
+def test_basis_temporal_certs_writes_the_set_and_refuses_to_overwrite_it(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from basis.cli import CommandFailed, app
+
+    out = tmp_path / "temporal"
+    result = CliRunner().invoke(app, ["temporal", "certs", "--out", str(out), "--name", "tmp"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == [
+        "ca.key", "ca.pem", "client.key", "client.pem", "server.key", "server.pem",
+    ]  # fmt: skip
+    server = x509.load_pem_x509_certificate((out / "server.pem").read_bytes())
+    san = server.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert san.get_values_for_type(x509.DNSName) == ["tmp"]
+    again = CliRunner().invoke(app, ["temporal", "certs", "--out", str(out)])
+    assert isinstance(again.exception, CommandFailed)
+    assert "--overwrite" in str(again.exception)
+
+
+def test_basis_temporal_payload_key_prints_a_line_the_key_file_accepts() -> None:
+    from typer.testing import CliRunner
+
+    from basis.cli import app
+    from basis.codec import PayloadKeys
+
+    result = CliRunner().invoke(app, ["temporal", "payload-key", "k7"])
+    assert result.exit_code == 0, result.output
+    assert PayloadKeys.parse(result.output).active == "k7"
