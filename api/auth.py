@@ -97,7 +97,7 @@ async def get_principal(
         except SessionError as exc:
             raise ApiError("AUT-0002", "session invalid, expired or ended") from exc
         if request.method not in _SAFE_METHODS and not csrf_ok(
-            settings.server_secret.get_secret_value(), auth.id, request.headers.get(CSRF_HEADER)
+            settings.secrets_for("csrf"), auth.id, request.headers.get(CSRF_HEADER)
         ):
             raise ApiError("AUT-0004", f"state changes need the {CSRF_HEADER} header")
         principal = Principal(user=user, method="session", session_id=auth.id)

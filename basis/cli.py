@@ -11,7 +11,7 @@ import json
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import click
 import typer
@@ -39,6 +39,10 @@ app.add_typer(control_app, name="control")
 app.add_typer(emulator_app, name="emulator")
 users_app = typer.Typer(help="Accounts: the operator role and API tokens.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
+keys_app = typer.Typer(
+    help="Wallet key-encryption keys: create, inspect, rotate.", no_args_is_help=True
+)
+app.add_typer(keys_app, name="keys")
 
 
 class CommandFailed(Exception):
@@ -56,9 +60,18 @@ def settings_or_fail(**overrides: Any) -> Settings:
         raise CommandFailed(str(exc)) from exc
 
 
+def _role_or_fail(settings: Settings, role: Literal["api", "worker"]) -> None:
+    try:
+        settings.check_role(role)
+    except ConfigError as exc:
+        raise CommandFailed(str(exc)) from exc
+
+
 def run_async(factory: Callable[[], Coroutine[Any, Any, int | None]]) -> int:
     try:
         return asyncio.run(factory()) or 0
+    except ConfigError as exc:  # found when a command first needs it (payload keys)
+        raise CommandFailed(str(exc)) from exc
     except (PortInUseError, ValueError) as exc:
         if isinstance(exc, PortInUseError) or str(exc).startswith("port "):
             raise CommandFailed(str(exc)) from exc
@@ -78,9 +91,13 @@ def _configure_logging(settings: Settings, service: str) -> None:
 def up() -> int:
     """Start the embedded stack (Temporal dev server, migrations, emulators, worker, API)."""
     from basis.logging import configure_logging
-    from basis.stack import Stack
+    from basis.stack import Stack, dev_server_host
 
     settings = settings_or_fail()
+    try:
+        dev_server_host(settings)
+    except ValueError as exc:
+        raise CommandFailed(str(exc)) from exc
     configure_logging(
         "stack", settings.log_level, settings.log_format, settings.state_dir / "logs" / "stack.log"
     )
@@ -97,6 +114,7 @@ def worker(
     import worker as worker_module
 
     settings = settings_or_fail()
+    _role_or_fail(settings, "worker")
     _configure_logging(settings, "worker")
     chosen = [r.strip() for r in roles.split(",") if r.strip()]
     bad = [r for r in chosen if r not in worker_module.QUEUE_ROLES]
@@ -153,6 +171,7 @@ def api(
     from api.main import create_app, serve
 
     settings = settings_or_fail()
+    _role_or_fail(settings, "api")
     _configure_logging(settings, "api")
     h, p = host or settings.api.host, port or settings.api.port
     check_ports([PortClaim(h, p, "API", "BASIS_API__PORT")])
@@ -220,6 +239,145 @@ def temporal_setup() -> int:
         return 0
 
     return run_async(go)
+
+
+@temporal_app.command("certs")
+def temporal_certs(
+    out: Annotated[Path, typer.Option(help="Directory for the PEM files.")] = Path(
+        "secrets/temporal"
+    ),
+    name: Annotated[
+        list[str] | None,
+        typer.Option(help="Frontend names for the server certificate (repeat; first is its CN)."),
+    ] = None,
+    days: Annotated[int, typer.Option(min=1, max=3650, help="Leaf lifetime in days.")] = 365,
+    overwrite: Annotated[bool, typer.Option(help="Replace existing files.")] = False,
+) -> int:
+    """Generate the CA, frontend and client certificates for mTLS to Temporal (compose)."""
+    from datetime import UTC, datetime
+
+    from basis.certs import DEFAULT_NAMES, generate_certs
+
+    try:
+        files = generate_certs(
+            out,
+            now=datetime.now(UTC),
+            names=tuple(name) if name else DEFAULT_NAMES,
+            days=days,
+            overwrite=overwrite,
+        )
+    except (FileExistsError, ValueError) as exc:
+        raise CommandFailed(str(exc)) from exc
+    typer.echo(f"wrote {files.ca_cert}, {files.server_cert}, {files.client_cert} and their keys")
+    typer.echo(f"keep {files.ca_key} off the servers: it signs new client certificates")
+    return 0
+
+
+@temporal_app.command("payload-key")
+def temporal_payload_key(
+    key_id: Annotated[str, typer.Argument(help="A new, unused key id (e.g. k2).")],
+) -> int:
+    """Print a new payload-encryption key line: append it to the payload_keys secret file
+    (the last line encrypts; keep the older lines so history still decodes)."""
+    from basis.codec import PayloadKeyError, new_key_line
+
+    try:
+        typer.echo(new_key_line(key_id))
+    except PayloadKeyError as exc:
+        raise CommandFailed(str(exc)) from exc
+    return 0
+
+
+@app.command("codec-server")
+def codec_server(
+    host: Annotated[str, typer.Option(help="Bind address.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8888,
+) -> int:
+    """Serve Temporal's remote codec protocol (/encode, /decode) for the Temporal UI."""
+    from api.main import serve
+    from basis.codec import PayloadKeys
+    from basis.codec_server import build_codec_app
+
+    settings = settings_or_fail()
+    _configure_logging(settings, "codec-server")
+    t = settings.temporal
+    if not t.payload_keys.get_secret_value().strip():
+        raise CommandFailed("temporal.payload_keys: the codec server needs the payload keys")
+    if not t.codec_cors_origin:
+        raise CommandFailed("temporal.codec_cors_origin: set the Temporal UI's origin")
+    try:
+        app_ = build_codec_app(
+            PayloadKeys.parse(t.payload_keys.get_secret_value()),
+            token=t.codec_server_token.get_secret_value(),
+            cors_origin=t.codec_cors_origin,
+            namespace=t.namespace,
+        )
+    except ValueError as exc:
+        raise CommandFailed(str(exc)) from exc
+    check_ports([PortClaim(host, port, "codec server", "--port")])
+    serve(app_, host, port)
+    return 0
+
+
+# ---- keys -----------------------------------------------------------------------------------
+
+
+@keys_app.command("new-kek")
+def keys_new_kek(
+    version: Annotated[int, typer.Argument(help="The new version: above every one in use.")],
+) -> int:
+    """Print a new wallet KEK: the private line for the worker's wallet_keks, the public line
+    for the API's wallet_kek_public."""
+    from wallets.envelope import KekConfigError, new_kek
+
+    try:
+        private, public = new_kek(version)
+    except KekConfigError as exc:
+        raise CommandFailed(str(exc)) from exc
+    typer.echo(f"wallet_keks (worker only, append): {private}")
+    typer.echo(f"wallet_kek_public (API):          {public}")
+    return 0
+
+
+@keys_app.command("status")
+def keys_status() -> int:
+    """How many local wallets are wrapped under each KEK version."""
+    from wallets.factory import kek_ring
+    from wallets.keystore import LocalKeystore
+
+    async def action(sessions: Any, settings: Settings) -> int:
+        versions = await LocalKeystore(sessions, kek_ring(settings)).key_versions()
+        typer.echo(json.dumps({str(k): v for k, v in sorted(versions.items())}))
+        return 0
+
+    return _users(action)
+
+
+@keys_app.command("rotate")
+def keys_rotate() -> int:
+    """Re-wrap every wallet data key under the newest KEK in wallet_keks (run where the
+    private KEKs are: a worker host). Workers keep signing throughout."""
+    from wallets.envelope import KekUnavailableError
+    from wallets.factory import kek_ring
+    from wallets.keystore import LocalKeystore
+
+    async def action(sessions: Any, settings: Settings) -> int:
+        ring = kek_ring(settings)
+        if ring.current.private is None and ring.current.secret is None:
+            raise CommandFailed("wallet_keks: rotation needs the private KEKs (a worker host)")
+        try:
+            report = await LocalKeystore(sessions, ring).rotate()
+        except KekUnavailableError as exc:
+            raise CommandFailed(
+                f"{exc}; add the old KEK to wallet_keks until this finishes"
+            ) from exc
+        typer.echo(
+            f"KEK v{report.version}: re-wrapped {report.rewrapped}, "
+            f"already current {report.already_current}, still older {report.remaining}"
+        )
+        return 0 if not report.remaining else 1
+
+    return _users(action)
 
 
 # ---- control --------------------------------------------------------------------------------

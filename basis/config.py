@@ -48,6 +48,40 @@ class ConfigError(Exception):
     """Configuration that cannot be used; the message names the field and what is allowed."""
 
 
+class TemporalTLSSettings(BaseModel):
+    """TLS to the Temporal frontend (``BASIS_TEMPORAL__TLS__*``). With ``cert_file`` and
+    ``key_file`` the client presents a certificate (mTLS, as compose's frontend requires);
+    without ``ca_file`` the system roots verify the server (Temporal Cloud)."""
+
+    enabled: bool = False
+    ca_file: Path | None = None
+    """The CA that signed the frontend's certificate (``basis temporal certs`` writes one)."""
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    server_name: str | None = None
+    """The name to verify in the frontend's certificate, when it differs from the address."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_bool(cls, value: Any) -> Any:
+        # ``BASIS_TEMPORAL__TLS=true`` (the old boolean) still means "TLS, system roots".
+        if isinstance(value, bool | str):
+            return {"enabled": value}
+        return value
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        if (self.cert_file is None) != (self.key_file is None):
+            raise ValueError("temporal.tls: cert_file and key_file go together (mTLS)")
+        if self.ca_file or self.cert_file or self.server_name:
+            self.enabled = True
+        for name in ("ca_file", "cert_file", "key_file"):
+            path: Path | None = getattr(self, name)
+            if path is not None and not path.is_file():
+                raise ValueError(f"temporal.tls.{name}: {path} is not a readable file")
+        return self
+
+
 class TemporalSettings(BaseModel):
     address: str = "127.0.0.1:7233"
     namespace: str = "basis"
@@ -60,7 +94,18 @@ class TemporalSettings(BaseModel):
     """Create the cycle schedules (intent scan, monitor) at worker start. Off for workers
     that must not own them (test harnesses driving cycles by hand)."""
     api_key: SecretStr | None = None
-    tls: bool = False
+    """Temporal Cloud API key (sent as a bearer token; implies TLS)."""
+    tls: TemporalTLSSettings = TemporalTLSSettings()
+    payload_encryption: bool | None = None
+    """Encrypt every payload with ``payload_keys`` (see ``basis.codec``). Unset means on in
+    live modes, off in paper; live modes refuse to turn it off."""
+    payload_keys: SecretStr = SecretStr("")
+    """``<key id> <base64 32-byte key>`` lines; the last one encrypts, all decrypt. From the
+    ``basis_temporal__payload_keys`` secret file in compose."""
+    codec_server_token: SecretStr = SecretStr("")
+    """Bearer token the codec server demands (``basis codec-server``)."""
+    codec_cors_origin: str = ""
+    """The Temporal UI's origin, the only one the codec server answers cross-origin."""
 
     @property
     def port(self) -> int:
@@ -184,6 +229,23 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("BASIS_DATABASE_URL", "DATABASE_URL", "database_url"),
     )
     server_secret: SecretStr = SecretStr(INSECURE_DEFAULT_SECRET)
+    """Paper/development root: stands in for each of the secrets below left unset. Live modes
+    need each of those set on its own, so no single value unlocks everything."""
+    session_secret: SecretStr = SecretStr("")
+    """Signs session tokens. One secret a line: the first signs, the others still verify
+    (rotation: put the new one first, drop the old after ``auth.session_ttl_hours``)."""
+    csrf_secret: SecretStr = SecretStr("")
+    """Derives CSRF tokens; lines as for ``session_secret``."""
+    hash_secret: SecretStr = SecretStr("")
+    """Keys the stored hashes of API tokens and one-time codes; the first hashes new ones, the
+    others still match (keep an old line until the tokens hashed with it have expired)."""
+    wallet_keks: SecretStr = SecretStr("")
+    """Worker only: wallet key-encryption keys, ``<version> <base64 X25519 private key>`` a
+    line (``basis keys new-kek``). The highest version wraps new data keys; every version
+    listed unwraps."""
+    wallet_kek_public: str = ""
+    """API: ``<version> <base64 X25519 public key>`` of the newest KEK. Enough to create
+    wallets, useless for decrypting them."""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "text"] = "json"
     kill_switch_file: Path | None = None
@@ -232,8 +294,10 @@ class Settings(BaseSettings):
         if self.kill_switch_file is None:
             self.kill_switch_file = self.state_dir / "KILL"
         self.temporal.port  # noqa: B018 - validates the address early
+        self._check_temporal()
         self._derive_venue_urls()
         self._check_auth()
+        self._check_keks()
         if self.mode != "paper":
             self._check_live()
         self.risk = load_risk_params(self.risk_file)
@@ -255,6 +319,43 @@ class Settings(BaseSettings):
             v.hyperliquid_url = v.hyperliquid_url or HYPERLIQUID_MAINNET_URL
             v.asgard_url = v.asgard_url or ASGARD_URL
             v.solana_rpc_url = v.solana_rpc_url or SOLANA_MAINNET_RPC
+
+    def _check_temporal(self) -> None:
+        t = self.temporal
+        if t.payload_encryption is None:
+            t.payload_encryption = self.mode != "paper"
+        if self.mode != "paper" and not t.payload_encryption:
+            raise ValueError(
+                f"temporal.payload_encryption: mode {self.mode} requires encrypted payloads"
+            )
+        if t.payload_encryption:
+            from basis.codec import PayloadKeyError, PayloadKeys
+
+            if not t.payload_keys.get_secret_value().strip():
+                return  # needed only by Temporal clients: ``basis.temporal`` says so there
+            try:
+                PayloadKeys.parse(t.payload_keys.get_secret_value())
+            except PayloadKeyError as exc:
+                raise ValueError(str(exc)) from exc
+        if t.codec_cors_origin and not t.codec_cors_origin.startswith(("https://", "http://")):
+            raise ValueError("temporal.codec_cors_origin: an origin like https://temporal.example")
+
+    def _check_keks(self) -> None:
+        private, public = self.wallet_keks.get_secret_value(), self.wallet_kek_public
+        if private.strip() or public.strip():
+            from wallets.envelope import KekConfigError, KekRing
+
+            try:
+                ring = KekRing.parse(private, public)
+            except KekConfigError as exc:
+                raise ValueError(str(exc)) from exc
+            if public.strip() and len(public.strip().splitlines()) != 1:
+                raise ValueError("wallet_kek_public: one '<version> <base64 key>' line")
+            if private.strip() and public.strip() and ring.current.private is None:
+                raise ValueError(
+                    "wallet_kek_public: newer than every wallet_keks version; add its private "
+                    "key to wallet_keks first"
+                )
 
     def _check_auth(self) -> None:
         if not self.auth.cookie_secure and (self.mode != "paper" or self.api.host not in _LOOPBACK):
@@ -280,16 +381,13 @@ class Settings(BaseSettings):
         if self.mode != "paper" and not p.api_url.startswith("https://"):
             raise ValueError(f"privy.api_url: mode {self.mode} requires https")
 
+    def secrets_for(self, purpose: Literal["session", "csrf", "hash"]) -> list[str]:
+        """The secrets for one purpose, current first; the server secret when unset."""
+        field: SecretStr = getattr(self, f"{purpose}_secret")
+        lines = [ln.strip() for ln in field.get_secret_value().splitlines() if ln.strip()]
+        return lines or [self.server_secret.get_secret_value()]
+
     def _check_live(self) -> None:
-        if self.server_secret.get_secret_value() == INSECURE_DEFAULT_SECRET:
-            raise ValueError(
-                f"server_secret: mode {self.mode} refuses the default development secret; "
-                "set BASIS_SERVER_SECRET or the server_secret secret file"
-            )
-        if len(self.server_secret.get_secret_value()) < 32:
-            raise ValueError("server_secret: must be at least 32 characters in live modes")
-        if not self.venues.asgard_api_key.get_secret_value():
-            raise ValueError(f"venues.asgard_api_key: required in mode {self.mode}")
         expected = HYPERLIQUID_MAINNET_URL if self.mode == "mainnet" else HYPERLIQUID_TESTNET_URL
         if self.venues.hyperliquid_url.rstrip("/") != expected:
             # The SDK signs as mainnet only for the exact mainnet URL: a mismatch would sign
@@ -297,6 +395,65 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"venues.hyperliquid_url: mode {self.mode} requires {expected}, "
                 f"got {self.venues.hyperliquid_url}"
+            )
+
+    def check_role(self, role: Literal["api", "worker"]) -> None:
+        """What one process needs, checked at its start (``basis api``, ``basis worker``):
+        live modes give each process only its own secrets, so these are not asked of every
+        command. Raises ``ConfigError`` naming the setting."""
+        try:
+            t = self.temporal
+            if t.payload_encryption and not t.payload_keys.get_secret_value().strip():
+                raise ValueError(
+                    "temporal.payload_keys: payload encryption is on but no key is set; create "
+                    "one with `basis temporal payload-key` into basis_temporal__payload_keys"
+                )
+            if self.mode != "paper":
+                if role == "api":
+                    self._check_api_secrets()
+                self._check_wallet_kek(role)
+                if not self.venues.asgard_api_key.get_secret_value():
+                    raise ValueError(f"venues.asgard_api_key: required in mode {self.mode}")
+        except ValueError as exc:
+            raise ConfigError(f"invalid configuration: {exc}") from exc
+
+    def _check_api_secrets(self) -> None:
+        current: dict[str, str] = {}
+        for purpose in ("session", "csrf", "hash"):
+            name = f"{purpose}_secret"
+            field: SecretStr = getattr(self, name)
+            lines = [ln.strip() for ln in field.get_secret_value().splitlines() if ln.strip()]
+            if not lines:
+                raise ValueError(
+                    f"{name}: mode {self.mode} needs its own secret (BASIS_{name.upper()} or "
+                    f"the basis_{name} secret file); the server secret alone is refused"
+                )
+            if any(ln == INSECURE_DEFAULT_SECRET for ln in lines):
+                raise ValueError(f"{name}: mode {self.mode} refuses the default development secret")
+            if any(len(ln) < 32 for ln in lines):
+                raise ValueError(f"{name}: every line must be at least 32 characters")
+            current[name] = lines[0]
+        if len(set(current.values())) < len(current):
+            raise ValueError("session_secret, csrf_secret, hash_secret: must all differ")
+
+    def _check_wallet_kek(self, role: Literal["api", "worker"]) -> None:
+        if self.wallet_provider != "local":
+            return
+        private = self.wallet_keks.get_secret_value().strip()
+        if role == "worker" and not private:
+            raise ValueError(
+                f"wallet_keks: a worker in mode {self.mode} needs the wallet key-encryption "
+                "keys (`basis keys new-kek`)"
+            )
+        if role == "api" and private:
+            raise ValueError(
+                "wallet_keks: the API must not hold the private KEKs; give it only "
+                "wallet_kek_public"
+            )
+        if role == "api" and not self.wallet_kek_public.strip():
+            raise ValueError(
+                f"wallet_kek_public: the API in mode {self.mode} needs the KEK public key to "
+                "create wallets (`basis keys new-kek`)"
             )
 
     @property

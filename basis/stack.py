@@ -54,6 +54,21 @@ class Service:
     log: TextIO | None = None
 
 
+_LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
+
+
+def dev_server_host(settings: Settings) -> str:
+    """The embedded Temporal dev server has no TLS and no sign-in: it binds (frontend and UI)
+    to this machine only. A non-loopback ``temporal.address`` is refused, not honoured."""
+    host = settings.temporal.address.rsplit(":", 1)[0]
+    if host not in _LOOPBACK_HOSTS:
+        raise ValueError(
+            f"temporal.address: the embedded dev server binds only to 127.0.0.1 (got {host}); "
+            "use the compose deployment (mTLS) to serve Temporal to other machines"
+        )
+    return host
+
+
 class StackError(Exception):
     """A failure that stops the stack, with the one line to show the operator."""
 
@@ -101,7 +116,7 @@ class Stack:
     def build_services(self) -> list[Service]:
         s = self.settings
         t = s.temporal
-        host = t.address.rsplit(":", 1)[0]
+        host = dev_server_host(s)
         temporal = Service(
             "temporal",
             [
@@ -109,6 +124,8 @@ class Stack:
                 "server",
                 "start-dev",
                 "--ip",
+                host,
+                "--ui-ip",
                 host,
                 "--port",
                 str(t.port),

@@ -1,11 +1,12 @@
 """One-time codes and API tokens: generated with the OS's CSPRNG, stored only as keyed
-hashes, compared in constant time."""
+hashes (under ``hash_secret``, never the session or CSRF secret), compared in constant time."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import secrets
+from collections.abc import Sequence
 
 API_TOKEN_PREFIX = "bsk_"  # noqa: S105 - a public prefix that marks our tokens in logs and scanners
 OTP_DIGITS = 6
@@ -31,6 +32,12 @@ def new_api_token() -> str:
 
 def api_token_hash(server_secret: str, token: str) -> str:
     return keyed_hash(server_secret, "api-token", token)
+
+
+def api_token_hashes(secrets_: Sequence[str], token: str) -> list[str]:
+    """The token's hash under every configured hash secret (current first): a token stored
+    under a previous secret still resolves while that secret is listed."""
+    return [api_token_hash(s, token) for s in secrets_]
 
 
 def same(a: str, b: str) -> bool:

@@ -40,9 +40,8 @@ async def start(
     ip: str | None,
     user_agent: str | None,
 ) -> NewSession:
-    secret = settings.server_secret.get_secret_value()
     ttl = timedelta(hours=settings.auth.session_ttl_hours)
-    token, claims = issue_session(secret, user.id, now, ttl)
+    token, claims = issue_session(settings.secrets_for("session"), user.id, now, ttl)
     session.add(
         AuthSession(
             id=claims.session_id,
@@ -69,7 +68,9 @@ async def start(
         details={"method": method, "ip": ip},
     )
     await session.commit()
-    return NewSession(token=token, csrf=csrf_token(secret, claims.session_id), claims=claims)
+    return NewSession(
+        token=token, csrf=csrf_token(settings.secrets_for("csrf"), claims.session_id), claims=claims
+    )
 
 
 async def resolve(
@@ -77,7 +78,7 @@ async def resolve(
 ) -> tuple[User, AuthSession]:
     """The user and session row behind a session token; ``SessionError`` for anything short
     of a valid, unrevoked, unexpired session of an active user."""
-    claims = verify_session(settings.server_secret.get_secret_value(), token, now)
+    claims = verify_session(settings.secrets_for("session"), token, now)
     row = (
         await session.exec(
             select(AuthSession, User)

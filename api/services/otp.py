@@ -27,7 +27,7 @@ async def request_code(
 ) -> None:
     """Issue a code for ``email`` and send it. Nothing here depends on whether a user with
     that address exists: the answer, and its timing, are the same for every address."""
-    secret = settings.server_secret.get_secret_value()
+    secret = settings.secrets_for("hash")[0]
     code = new_otp()
     await session.exec(
         update(LoginCode)
@@ -69,7 +69,7 @@ async def verify_code(
     limit = settings.auth.otp_max_attempts
     if row.attempts >= limit:
         raise ApiError("AUT-0005", "too many wrong codes: request a new one")
-    expected = otp_hash(settings.server_secret.get_secret_value(), email, code)
+    expected = otp_hash(settings.secrets_for("hash")[0], email, code)
     if not same(expected, row.code_hash):
         # Counted atomically: parallel guesses cannot each see the same attempt number.
         await session.exec(

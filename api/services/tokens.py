@@ -10,7 +10,12 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.errors import ApiError
-from api.security.secrets_ import API_TOKEN_PREFIX, api_token_hash, new_api_token
+from api.security.secrets_ import (
+    API_TOKEN_PREFIX,
+    api_token_hash,
+    api_token_hashes,
+    new_api_token,
+)
 from api.services.accounts import audit
 from basis.config import Settings
 from models.tables import ApiToken, User
@@ -58,7 +63,7 @@ async def create(
     row = ApiToken(
         user_id=user_id,
         name=name,
-        token_hash=api_token_hash(settings.server_secret.get_secret_value(), token),
+        token_hash=api_token_hash(settings.secrets_for("hash")[0], token),
         hint=token[: len(API_TOKEN_PREFIX) + 6],
         created_at=now,
         expires_at=now + timedelta(days=days),
@@ -115,12 +120,12 @@ async def resolve(
 ) -> tuple[User, ApiToken]:
     if not token.startswith(API_TOKEN_PREFIX) or len(token) > 200:
         raise TokenError("not an API token")
-    digest = api_token_hash(settings.server_secret.get_secret_value(), token)
+    digests = api_token_hashes(settings.secrets_for("hash"), token)
     row = (
         await session.exec(
             select(ApiToken, User)
             .join(User, col(User.id) == col(ApiToken.user_id))
-            .where(ApiToken.token_hash == digest)
+            .where(col(ApiToken.token_hash).in_(digests))
         )
     ).first()
     if row is None:

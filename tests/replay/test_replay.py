@@ -31,3 +31,17 @@ def test_every_workflow_has_recorded_histories() -> None:
 async def test_recorded_history_replays_against_the_current_code(path: Path) -> None:
     replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
     await replayer.replay_workflow(_load(path))
+
+
+async def test_recorded_histories_replay_through_the_encrypting_converter() -> None:
+    """Workers with payload encryption on still replay histories written before it was on:
+    the codec passes unencrypted payloads through."""
+    import dataclasses
+
+    from basis.codec import EncryptionCodec, PayloadKeys, new_key_line
+
+    codec = EncryptionCodec(PayloadKeys.parse(new_key_line("k1")))
+    converter = dataclasses.replace(pydantic_data_converter, payload_codec=codec)
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=converter)
+    for path in HISTORIES:
+        await replayer.replay_workflow(_load(path))  # raises on any nondeterminism

@@ -9,10 +9,11 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from basis.config import HYPERLIQUID_TESTNET_URL, ConfigError, load_settings
+from tests.live_config import LIVE_SECRETS
 
 LIVE = {
     "mode": "testnet",
-    "server_secret": "s" * 40,
+    **LIVE_SECRETS,
     "venues": {"asgard_api_key": "k", "hyperliquid_url": HYPERLIQUID_TESTNET_URL},
 }
 

@@ -81,3 +81,55 @@ def test_the_commands_our_services_run_exist_in_the_cli() -> None:
     for name, svc in SERVICES.items():
         if svc.get("image", "").startswith("asgard-basis"):
             assert svc["command"][0] in known, f"{name} runs unknown command {svc['command']}"
+
+
+def _published_hosts(svc: dict[str, Any]) -> list[str]:
+    # "host_ip:host_port:container_port" publishes on host_ip; anything shorter, on all.
+    every = "0.0.0.0"  # noqa: S104 - what a port without a host address publishes on
+    return [str(p).split(":")[0] if str(p).count(":") == 2 else every for p in svc.get("ports", [])]
+
+
+def test_only_the_api_is_published_beyond_this_host() -> None:
+    for name, svc in SERVICES.items():
+        if name == "api":
+            continue
+        for host in _published_hosts(svc):
+            assert host == "127.0.0.1", f"{name} published on {host}"
+    assert "ports" not in SERVICES["temporal"]
+
+
+def test_the_temporal_frontend_requires_client_certificates_and_clients_present_them() -> None:
+    env = SERVICES["temporal"]["environment"]
+    assert env["TEMPORAL_TLS_REQUIRE_CLIENT_AUTH"] == "true"
+    assert env["TEMPORAL_TLS_FRONTEND_CERT"].startswith("/run/secrets/")
+    basis_env = COMPOSE["x-basis"]["environment"]
+    for key in ("CA_FILE", "CERT_FILE", "KEY_FILE"):
+        path = basis_env[f"BASIS_TEMPORAL__TLS__{key}"]
+        assert path.startswith("/run/secrets/")
+        for name in ("api", "worker", "temporal-setup"):
+            assert path.removeprefix("/run/secrets/") in SERVICES[name]["secrets"], name
+    ui = SERVICES["temporal-ui"]["environment"]
+    assert ui["TEMPORAL_TLS_CERT"].startswith("/run/secrets/")
+
+
+def test_the_temporal_ui_is_read_only_with_oidc_sign_in_available() -> None:
+    env = SERVICES["temporal-ui"]["environment"]
+    for key in (
+        "TEMPORAL_DISABLE_WRITE_ACTIONS",
+        "TEMPORAL_START_WORKFLOW_DISABLED",
+        "TEMPORAL_WORKFLOW_SIGNAL_DISABLED",
+        "TEMPORAL_WORKFLOW_TERMINATE_DISABLED",
+    ):
+        assert env[key] == "true", key
+    for key in ("ENABLED", "PROVIDER_URL", "CLIENT_ID", "CLIENT_SECRET", "CALLBACK_URL"):
+        assert f"TEMPORAL_AUTH_{key}" in env
+
+
+def test_each_service_holds_only_its_own_secrets() -> None:
+    api, worker = set(SERVICES["api"]["secrets"]), set(SERVICES["worker"]["secrets"])
+    assert "basis_wallet_keks" not in api and "basis_server_secret" not in api
+    assert "basis_wallet_kek_public" in api and "basis_wallet_keks" in worker
+    assert not {"basis_session_secret", "basis_csrf_secret", "basis_hash_secret"} & worker
+    assert "basis_temporal__payload_keys" in api & worker
+    codec = set(SERVICES["codec-server"]["secrets"])
+    assert codec == {"basis_temporal__payload_keys", "basis_temporal__codec_server_token"}

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
+from typing import Literal
 
 import pytest
 
-from basis.config import ConfigError, load_settings
+from basis.config import INSECURE_DEFAULT_SECRET, ConfigError, load_settings
+from tests.live_config import KEK_PRIVATE, LIVE_SECRETS, live_env
 
 SEED = {
     "leverage": (Decimal("1.1"), Decimal("4"), Decimal("3")),
@@ -115,16 +117,92 @@ def test_unknown_risk_keys_are_refused_rather_than_ignored(tmp_path: Path) -> No
 
 @pytest.mark.parametrize("mode", ["testnet", "mainnet"])
 def test_live_modes_refuse_the_default_secret(monkeypatch: pytest.MonkeyPatch, mode: str) -> None:
+    live_env(monkeypatch)
     monkeypatch.setenv("BASIS_MODE", mode)
-    with pytest.raises(ConfigError, match="refuses the default development secret"):
+    monkeypatch.setenv("BASIS_CSRF_SECRET", INSECURE_DEFAULT_SECRET)
+    monkeypatch.setenv("BASIS_VENUES__ASGARD_API_KEY", "key")
+    with pytest.raises(ConfigError, match="csrf_secret: .* refuses the default development"):
+        load_settings().check_role("api")
+
+
+@pytest.mark.parametrize("purpose", ["session", "csrf", "hash"])
+def test_live_modes_need_each_secret_on_its_own(
+    monkeypatch: pytest.MonkeyPatch, purpose: str
+) -> None:
+    live_env(monkeypatch)
+    monkeypatch.setenv("BASIS_MODE", "mainnet")
+    monkeypatch.setenv("BASIS_SERVER_SECRET", "s" * 40)
+    monkeypatch.setenv("BASIS_VENUES__ASGARD_API_KEY", "key")
+    monkeypatch.delenv(f"BASIS_{purpose.upper()}_SECRET")
+    settings = load_settings()
+    with pytest.raises(ConfigError, match=f"{purpose}_secret: mode mainnet needs its own secret"):
+        settings.check_role("api")
+
+
+def test_live_modes_refuse_one_value_for_two_purposes(monkeypatch: pytest.MonkeyPatch) -> None:
+    live_env(monkeypatch)
+    monkeypatch.setenv("BASIS_MODE", "mainnet")
+    monkeypatch.setenv("BASIS_VENUES__ASGARD_API_KEY", "key")
+    monkeypatch.setenv("BASIS_HASH_SECRET", LIVE_SECRETS["csrf_secret"])
+    with pytest.raises(ConfigError, match="must all differ"):
+        load_settings().check_role("api")
+
+
+def test_in_live_modes_only_the_worker_holds_the_private_kek(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    live_env(monkeypatch)
+    monkeypatch.setenv("BASIS_MODE", "mainnet")
+    monkeypatch.setenv("BASIS_VENUES__ASGARD_API_KEY", "key")
+    load_settings().check_role("api")
+    with pytest.raises(ConfigError, match="wallet_keks: a worker in mode mainnet needs"):
+        load_settings().check_role("worker")
+    monkeypatch.setenv("BASIS_WALLET_KEKS", KEK_PRIVATE)
+    load_settings().check_role("worker")
+    with pytest.raises(ConfigError, match="the API must not hold the private KEKs"):
+        load_settings().check_role("api")
+    monkeypatch.delenv("BASIS_WALLET_KEKS")
+    monkeypatch.delenv("BASIS_WALLET_KEK_PUBLIC")
+    with pytest.raises(ConfigError, match="wallet_kek_public: the API in mode mainnet needs"):
+        load_settings().check_role("api")
+
+
+def test_a_malformed_kek_line_names_the_setting_and_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BASIS_WALLET_KEKS", KEK_PRIVATE + "\n1 AAAA")
+    with pytest.raises(ConfigError, match="wallet_keks line 2: versions start at 2"):
         load_settings()
+    monkeypatch.setenv("BASIS_WALLET_KEKS", "3 not-base64!")
+    with pytest.raises(ConfigError, match="wallet_keks line 1: key is not base64"):
+        load_settings()
+
+
+def test_live_modes_keep_payload_encryption_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    live_env(monkeypatch)
+    monkeypatch.setenv("BASIS_MODE", "mainnet")
+    monkeypatch.setenv("BASIS_TEMPORAL__PAYLOAD_ENCRYPTION", "false")
+    with pytest.raises(ConfigError, match="mode mainnet requires encrypted payloads"):
+        load_settings()
+    monkeypatch.setenv("BASIS_TEMPORAL__PAYLOAD_KEYS", "k1 short")
+    monkeypatch.delenv("BASIS_TEMPORAL__PAYLOAD_ENCRYPTION")
+    with pytest.raises(ConfigError, match="payload_keys line 1: key k1 is not base64"):
+        load_settings()
+
+
+def test_secrets_list_the_current_one_first_and_fall_back_to_the_server_secret(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("BASIS_SERVER_SECRET", "root-" + "r" * 40)
+    monkeypatch.setenv("BASIS_SESSION_SECRET", "new-" + "n" * 40 + "\n\nold-" + "o" * 40 + "\n")
+    s = load_settings()
+    assert s.secrets_for("session") == ["new-" + "n" * 40, "old-" + "o" * 40]
+    assert s.secrets_for("csrf") == ["root-" + "r" * 40]
 
 
 def test_mainnet_refuses_a_hyperliquid_url_that_would_sign_for_testnet(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    live_env(monkeypatch)
     monkeypatch.setenv("BASIS_MODE", "mainnet")
-    monkeypatch.setenv("BASIS_SERVER_SECRET", "s" * 40)
     monkeypatch.setenv("BASIS_VENUES__ASGARD_API_KEY", "key")
     monkeypatch.setenv("BASIS_VENUES__HYPERLIQUID_URL", "http://127.0.0.1:8301")
     with pytest.raises(ConfigError, match="requires https://api.hyperliquid.xyz"):
@@ -134,10 +212,11 @@ def test_mainnet_refuses_a_hyperliquid_url_that_would_sign_for_testnet(
 def test_mainnet_starts_with_real_secrets_and_real_endpoints(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    live_env(monkeypatch)
     monkeypatch.setenv("BASIS_MODE", "mainnet")
-    monkeypatch.setenv("BASIS_SERVER_SECRET", "s" * 40)
     monkeypatch.setenv("BASIS_VENUES__ASGARD_API_KEY", "key")
     s = load_settings()
+    assert s.temporal.payload_encryption is True
     assert s.venues.hyperliquid_url == "https://api.hyperliquid.xyz"
     assert "asgard.finance" in s.venues.asgard_url
 
@@ -161,3 +240,18 @@ def test_nested_settings_can_come_from_secret_files(
     s = load_settings()
     assert s.venues.asgard_api_key.get_secret_value() == "asgard-key"
     assert s.database_url == "postgresql+asyncpg://u:pw@db:5432/basis"
+
+
+@pytest.mark.parametrize("role", ["api", "worker"])
+def test_api_and_worker_refuse_to_start_with_encryption_on_and_no_payload_key(
+    monkeypatch: pytest.MonkeyPatch, role: Literal["api", "worker"]
+) -> None:
+    live_env(monkeypatch)
+    monkeypatch.setenv("BASIS_MODE", "mainnet")
+    monkeypatch.setenv("BASIS_VENUES__ASGARD_API_KEY", "key")
+    monkeypatch.delenv("BASIS_TEMPORAL__PAYLOAD_KEYS")
+    if role == "worker":
+        monkeypatch.delenv("BASIS_WALLET_KEK_PUBLIC")
+        monkeypatch.setenv("BASIS_WALLET_KEKS", KEK_PRIVATE)
+    with pytest.raises(ConfigError, match="temporal.payload_keys: payload encryption is on"):
+        load_settings().check_role(role)
